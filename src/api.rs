@@ -1,0 +1,78 @@
+//! Pushgateway semantics behind each route (mirrors the Go server's handlers).
+//!
+//! Owns what a request means: push, delete, scrape, JSON API, health,
+//! lifecycle, UI. Framing is `http`'s job and storage is `store`'s.
+
+pub mod health;
+pub mod json;
+pub mod lifecycle;
+pub mod metrics;
+pub mod push;
+pub mod scrape;
+pub mod status;
+pub mod wipe;
+
+use crate::http::request::Head;
+use crate::http::response::Response;
+use crate::http::router::{clean_path, percent_decode, route, Resolution, Route};
+use crate::http::Error;
+use crate::runtime::Core;
+
+/// CORS and caching headers of the JSON API (spec 1.5).
+pub fn cors_headers(r: Response) -> Response {
+    r.with_header("Access-Control-Allow-Headers", "Accept, Authorization, Content-Type, Origin")
+        .with_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
+        .with_header("Access-Control-Allow-Origin", "*")
+        .with_header("Access-Control-Expose-Headers", "Date")
+        .with_header("Cache-Control", "no-cache, no-store, must-revalidate")
+}
+
+/// Answers one request.
+pub async fn dispatch(core: &Core, head: &Head, body: &[u8]) -> Response {
+    let raw_path = head.target.split('?').next().unwrap_or("");
+    let Some(path) = percent_decode(raw_path.as_bytes()) else {
+        return Error::BadTarget.response();
+    };
+    // net/http.ServeMux redirects unclean paths before any handler runs (spec 1.1).
+    let clean = clean_path(&path);
+    if clean != path {
+        let location = String::from_utf8_lossy(&clean).into_owned();
+        return Response::empty(301).with_header("Location", location);
+    }
+    let config = &core.shared.config;
+    let method = head.method.as_str();
+    match route(config, method, &path) {
+        Resolution::Handle(r) => handle(core, r, head, body).await,
+        Resolution::Redirect(status, location) => {
+            Response::empty(status).with_header("Location", location)
+        }
+        Resolution::MethodNotAllowed(allow) => {
+            Response::error(405, "Method Not Allowed").with_header("Allow", allow)
+        }
+        Resolution::Options(allow) => Response::empty(200).with_header("Allow", allow),
+        Resolution::NotFound => Response::error(404, "404 page not found"),
+    }
+}
+
+async fn handle(core: &Core, route: Route<'_>, head: &Head, body: &[u8]) -> Response {
+    let metrics = &core.shared.metrics;
+    let counted = |handler: &'static str, r: Response| {
+        metrics.count_request(r.status, handler, &head.method);
+        r
+    };
+    match route {
+        Route::Push { job, job_base64, labels } => {
+            push::handle(core, head, job, job_base64, labels, body).await
+        }
+        Route::Scrape => scrape::handle(core, head).await,
+        Route::ApiStatus => counted("api/v1/status", status::handle(core)),
+        Route::ApiMetrics => counted("api/v1/metrics", metrics::handle(core).await),
+        Route::ApiOptions => counted("api/v1/options", cors_headers(Response::empty(200))),
+        Route::Wipe => counted("wipe", wipe::handle(core).await),
+        Route::Healthy => counted("healthy", health::handle()),
+        Route::Ready => counted("ready", health::handle()),
+        Route::Quit => lifecycle::quit(core),
+        Route::QuitGet => lifecycle::quit_get(),
+        Route::Ui => counted("status", crate::web::handle(core).await),
+    }
+}

@@ -1,0 +1,102 @@
+//! GET `/api/v1/metrics` (spec 1.5): every group with its families as JSON.
+
+use crate::api::cors_headers;
+use crate::api::json::{push_sorted_object, string};
+use crate::expfmt::Value;
+use crate::gofmt::go_float_string;
+use crate::http::response::Response;
+use crate::http::Error;
+use crate::runtime::Core;
+use crate::store::group::StoredFamily;
+use crate::store::GroupView;
+use crate::timefmt::rfc3339_nano;
+
+fn labels_object(labels: impl IntoIterator<Item = (String, String)>) -> String {
+    let pairs: Vec<(String, String)> = labels.into_iter().collect();
+    let mut out = String::new();
+    push_sorted_object(&mut out, pairs.iter().map(|(n, v)| (n.as_str(), string(v))));
+    out
+}
+
+fn family_json(f: &StoredFamily) -> String {
+    let mut metrics = String::from("[");
+    for (i, s) in f.series.iter().enumerate() {
+        if i > 0 {
+            metrics.push(',');
+        }
+        let labels = labels_object(s.labels.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+        let mut fields = vec![("labels", labels)];
+        match &s.value {
+            Value::Simple(v) => fields.push(("value", string(&go_float_string(*v)))),
+            Value::Summary { count, sum, quantiles } => {
+                let q: Vec<(String, String)> = quantiles
+                    .iter()
+                    .map(|(q, v)| (go_float_string(*q), go_float_string(*v)))
+                    .collect();
+                fields.push(("quantiles", labels_object(q)));
+                fields.push(("count", string(&count.to_string())));
+                fields.push(("sum", string(&go_float_string(*sum))));
+            }
+            Value::Histogram { count, sum, buckets } => {
+                let b: Vec<(String, String)> =
+                    buckets.iter().map(|(le, c)| (go_float_string(*le), c.to_string())).collect();
+                fields.push(("buckets", labels_object(b)));
+                fields.push(("count", string(&count.to_string())));
+                fields.push(("sum", string(&go_float_string(*sum))));
+            }
+        }
+        push_sorted_object(&mut metrics, fields);
+    }
+    metrics.push(']');
+    let mut fields = vec![
+        ("time_stamp", string(&rfc3339_nano(f.pushed_at))),
+        ("type", string(f.typ.as_proto_name())),
+        ("metrics", metrics),
+    ];
+    if let Some(help) = f.help.as_deref().filter(|h| !h.is_empty()) {
+        fields.push(("help", string(help)));
+    }
+    let mut out = String::new();
+    push_sorted_object(&mut out, fields);
+    out
+}
+
+/// One group's JSON object: labels, last_push_successful, one key per family.
+pub fn group_json(g: &GroupView) -> String {
+    let mut fields: Vec<(&str, String)> = vec![
+        ("labels", labels_object(g.key.labels().iter().cloned())),
+        ("last_push_successful", g.last_push_successful.to_string()),
+    ];
+    for f in &g.families {
+        // A family named like a fixed key overwrites it, as in the Go server's map.
+        fields.retain(|(k, _)| *k != &*f.name);
+        fields.push((&f.name, family_json(f)));
+    }
+    let mut out = String::new();
+    push_sorted_object(&mut out, fields);
+    out
+}
+
+/// Serves the groups document.
+pub async fn handle(core: &Core) -> Response {
+    let Some(mut groups) = core.groups().await else {
+        return Error::Unavailable.response();
+    };
+    // The Go server's order is random (map iteration); ours is the key order.
+    groups.sort_by(|a, b| a.key.canonical().cmp(&b.key.canonical()));
+    let mut data = String::from("[");
+    for (i, g) in groups.iter().enumerate() {
+        if i > 0 {
+            data.push(',');
+        }
+        data.push_str(&group_json(g));
+    }
+    data.push(']');
+    let mut body = String::new();
+    push_sorted_object(&mut body, [("data", data), ("status", string("success"))]);
+    cors_headers(Response {
+        status: 200,
+        headers: vec![("Content-Type", "application/json".to_owned())],
+        body: body.into_bytes(),
+    })
+}

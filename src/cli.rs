@@ -1,0 +1,213 @@
+//! Command line: the Go Pushgateway's flag names and defaults (spec 6.1),
+//! plus our own flags under `--runtime.*`.
+//!
+//! Owns turning raw flags into a validated [`Config`]; no other module sees
+//! clap types.
+
+use clap::{ArgAction, Parser};
+
+use crate::config::{
+    format_duration, join_path, normalize_prefix, parse_duration, Config, LogFormat, LogLevel,
+};
+
+/// Raw flags, named byte for byte as the Go server's.
+#[derive(Parser, Debug)]
+#[command(
+    name = "pushgate",
+    version,
+    about = "Pushgate: a thread-per-core drop-in replacement for the Prometheus Pushgateway."
+)]
+pub struct Args {
+    /// Addresses on which to expose metrics and the web interface (repeatable).
+    #[arg(long = "web.listen-address", default_value = ":9091", action = ArgAction::Append)]
+    listen_address: Vec<String>,
+    /// Path to a web configuration file (TLS, basic auth). Not supported yet: refused.
+    #[arg(long = "web.config.file", default_value = "")]
+    web_config_file: String,
+    /// Path under which to expose metrics.
+    #[arg(long = "web.telemetry-path", default_value = "/metrics")]
+    telemetry_path: String,
+    /// The URL under which the Pushgateway is externally reachable.
+    #[arg(long = "web.external-url", default_value = "")]
+    external_url: String,
+    /// Prefix for the internal routes of web endpoints (defaults to the path of --web.external-url).
+    #[arg(long = "web.route-prefix", default_value = "")]
+    route_prefix: String,
+    /// Enable shutdown via HTTP request.
+    #[arg(long = "web.enable-lifecycle", overrides_with = "no_enable_lifecycle")]
+    enable_lifecycle: bool,
+    #[arg(long = "no-web.enable-lifecycle", hide = true)]
+    no_enable_lifecycle: bool,
+    /// Enable API endpoints for admin control actions.
+    #[arg(long = "web.enable-admin-api", overrides_with = "no_enable_admin_api")]
+    enable_admin_api: bool,
+    #[arg(long = "no-web.enable-admin-api", hide = true)]
+    no_enable_admin_api: bool,
+    /// Use systemd socket activation listeners (not supported: refused when set).
+    #[arg(long = "web.systemd-socket")]
+    systemd_socket: bool,
+    /// File to persist metrics. If empty, metrics are only kept in memory.
+    #[arg(long = "persistence.file", default_value = "")]
+    persistence_file: String,
+    /// The minimum interval at which to write out the persistence file.
+    #[arg(long = "persistence.interval", default_value = "5m")]
+    persistence_interval: String,
+    /// Do not check consistency of pushed metrics. DANGEROUS.
+    #[arg(long = "push.disable-consistency-check", overrides_with = "no_disable_check")]
+    disable_consistency_check: bool,
+    #[arg(long = "no-push.disable-consistency-check", hide = true)]
+    no_disable_check: bool,
+    /// Allow UTF-8 characters in metric and label names (not supported yet: refused).
+    #[arg(long = "push.enable-utf8-names")]
+    enable_utf8_names: bool,
+    /// Only log messages with the given severity or above: debug, info, warn, error.
+    #[arg(long = "log.level", default_value = "info")]
+    log_level: String,
+    /// Output format of log messages: logfmt, json.
+    #[arg(long = "log.format", default_value = "logfmt")]
+    log_format: String,
+    /// Number of cores (one runtime and store shard each); 0 = all available.
+    #[arg(long = "runtime.cores", default_value_t = 0)]
+    cores: usize,
+}
+
+/// Parses the process arguments (exits with usage on error, as clap does).
+pub fn parse() -> Args {
+    Args::parse()
+}
+
+impl Args {
+    /// Validates the flags into a [`Config`].
+    ///
+    /// # Errors
+    /// A message naming the bad flag.
+    pub fn into_config(self) -> Result<Config, String> {
+        if !self.web_config_file.is_empty() {
+            return Err("--web.config.file is not supported yet; refusing to start without the \
+                        TLS/authentication it asks for"
+                .to_owned());
+        }
+        if self.systemd_socket {
+            return Err("--web.systemd-socket is not supported".to_owned());
+        }
+        if !self.persistence_file.is_empty() {
+            return Err("--persistence.file is not supported yet; refusing to start rather than \
+                        silently keeping pushes only in memory"
+                .to_owned());
+        }
+        if self.enable_utf8_names {
+            return Err("--push.enable-utf8-names is not supported yet".to_owned());
+        }
+        let log_level = match self.log_level.as_str() {
+            "debug" => LogLevel::Debug,
+            "info" => LogLevel::Info,
+            "warn" => LogLevel::Warn,
+            "error" => LogLevel::Error,
+            other => return Err(format!("--log.level: unknown level {other:?}")),
+        };
+        let log_format = match self.log_format.as_str() {
+            "logfmt" => LogFormat::Logfmt,
+            "json" => LogFormat::Json,
+            other => return Err(format!("--log.format: unknown format {other:?}")),
+        };
+        let persistence_interval = parse_duration(&self.persistence_interval)
+            .map_err(|e| format!("--persistence.interval: {e}"))?;
+        let external_path = if self.external_url.is_empty() {
+            String::new()
+        } else {
+            let after_scheme =
+                self.external_url.split_once("://").map(|(_, r)| r).unwrap_or(&self.external_url);
+            after_scheme.find('/').map(|i| after_scheme[i..].to_owned()).unwrap_or_default()
+        };
+        let prefix_source =
+            if self.route_prefix.is_empty() { &external_path } else { &self.route_prefix };
+        let route_prefix = normalize_prefix(prefix_source);
+        let telemetry_path = join_path(&route_prefix, &self.telemetry_path);
+        let cores = if self.cores == 0 {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        } else {
+            self.cores
+        };
+        let flags = [
+            ("web.listen-address", self.listen_address.join(",")),
+            ("web.config.file", self.web_config_file.clone()),
+            ("web.telemetry-path", self.telemetry_path.clone()),
+            ("web.external-url", self.external_url.clone()),
+            ("web.route-prefix", self.route_prefix.clone()),
+            ("web.enable-lifecycle", self.enable_lifecycle.to_string()),
+            ("web.enable-admin-api", self.enable_admin_api.to_string()),
+            ("web.systemd-socket", self.systemd_socket.to_string()),
+            ("persistence.file", self.persistence_file.clone()),
+            ("persistence.interval", format_duration(persistence_interval)),
+            ("push.disable-consistency-check", self.disable_consistency_check.to_string()),
+            ("push.enable-utf8-names", self.enable_utf8_names.to_string()),
+            ("log.level", self.log_level.clone()),
+            ("log.format", self.log_format.clone()),
+            ("runtime.cores", cores.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        Ok(Config {
+            listen_addresses: self.listen_address,
+            route_prefix,
+            telemetry_path,
+            external_path,
+            enable_lifecycle: self.enable_lifecycle,
+            enable_admin_api: self.enable_admin_api,
+            disable_consistency_check: self.disable_consistency_check,
+            persistence_file: self.persistence_file,
+            persistence_interval,
+            log_level,
+            log_format,
+            cores,
+            flags,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Result<Config, String> {
+        Args::try_parse_from(std::iter::once("pushgate").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?
+            .into_config()
+    }
+
+    #[test]
+    fn defaults_match_go() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.listen_addresses, [":9091"]);
+        assert_eq!(c.telemetry_path, "/metrics");
+        assert_eq!(c.flags["persistence.interval"], "5m0s");
+        assert!(!c.enable_admin_api);
+    }
+
+    #[test]
+    fn prefix_from_external_url_and_repeated_listen() {
+        let c = config(&[
+            "--web.external-url=http://example.com/foo/",
+            "--web.listen-address=127.0.0.1:1",
+            "--web.listen-address=127.0.0.1:2",
+            "--persistence.file=",
+        ])
+        .unwrap();
+        assert_eq!(c.route_prefix, "/foo");
+        assert_eq!(c.telemetry_path, "/foo/metrics");
+        assert_eq!(c.flags["web.listen-address"], "127.0.0.1:1,127.0.0.1:2");
+    }
+
+    #[test]
+    fn booleans_accept_no_prefix() {
+        let c = config(&["--web.enable-admin-api", "--no-web.enable-admin-api"]).unwrap();
+        assert!(!c.enable_admin_api);
+    }
+
+    #[test]
+    fn unsupported_features_refuse_to_start() {
+        assert!(config(&["--persistence.file=/tmp/x"]).is_err());
+        assert!(config(&["--web.config.file=/tmp/x"]).is_err());
+    }
+}

@@ -1,0 +1,1377 @@
+//! Zero-copy parser of the Prometheus text exposition format 0.0.4.
+//!
+//! Owns the text-format push path: turning a whole request body into the
+//! borrowed [`Family`] model, accepting and rejecting exactly what the Go
+//! Pushgateway 1.5.1 accepts and rejects (prometheus/common v0.37.0
+//! `expfmt.TextParser`), with byte-identical error messages and line numbers.
+//! Tokens borrow the body; only label values and HELP texts that contained an
+//! escape sequence are copied. Lines are split with `memchr`; within a line the
+//! Go state machine is followed step by step, because which error wins (and
+//! whether a missing final newline is reported instead) depends on the exact
+//! order in which Go reads bytes.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use smallvec::SmallVec;
+
+use super::family::{Family, Label, Metric, MetricType, Value};
+use crate::gofmt::quote;
+
+#[cfg(test)]
+mod naive;
+
+/// Why a text body was rejected. Each kind is one message of the Go parser;
+/// the variable part of the message (already quoted Go-style) is
+/// [`Error::detail`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// `unexpected end of input stream`: the body ended inside a line (the
+    /// last line lacks its `\n`). No detail.
+    UnexpectedEof,
+    /// `invalid metric name`: a sample line does not start with a metric name.
+    /// No detail.
+    InvalidMetricName,
+    /// `invalid metric name in comment`: the name in a `# HELP`/`# TYPE` line
+    /// is followed by something other than a blank. No detail.
+    InvalidMetricNameInComment,
+    /// `invalid label name for metric {detail}`; detail is the quoted family name.
+    InvalidLabelName,
+    /// `label name "__name__" is reserved`. No detail.
+    ReservedLabelName,
+    /// `expected '=' after label name, found {detail}`; detail is the offending
+    /// byte as Go's `%q` prints a byte (`':'`).
+    ExpectedEquals,
+    /// `duplicate label names for metric {detail}`; detail is the quoted family name.
+    DuplicateLabelName,
+    /// `expected '"' at start of label value, found {detail}`; detail as for
+    /// [`ErrorKind::ExpectedEquals`].
+    ExpectedQuote,
+    /// `invalid escape sequence '\{detail}'`; detail is the escaped byte as
+    /// Go's `%c` prints it (a raw character).
+    InvalidEscape,
+    /// `label value {detail} contains unescaped new-line`; detail is the quoted
+    /// value read so far.
+    UnescapedNewline,
+    /// `invalid label value {detail}`: the label value is not valid UTF-8;
+    /// detail is the quoted value.
+    InvalidLabelValue,
+    /// `expected float as value for 'quantile' label, got {detail}`.
+    InvalidQuantile,
+    /// `expected float as value for 'le' label, got {detail}`.
+    InvalidBucket,
+    /// `unexpected end of label value {detail}`: a label value is followed by
+    /// something other than `,` or `}`; detail is the quoted value.
+    UnexpectedEndOfLabelValue,
+    /// `expected float as value, got {detail}`; detail is the quoted token.
+    InvalidValue,
+    /// `expected integer as timestamp, got {detail}`; detail is the quoted token.
+    InvalidTimestamp,
+    /// `spurious string after timestamp: {detail}`; detail is the quoted rest
+    /// of the line (starting with the blank after the timestamp, backslashes
+    /// removed as Go does).
+    SpuriousAfterTimestamp,
+    /// `second HELP line for metric name {detail}`; detail is the quoted family name.
+    SecondHelp,
+    /// `second TYPE line for metric name {detail}, or TYPE reported after
+    /// samples`; detail is the quoted family name.
+    SecondType,
+    /// `unknown metric type {detail}`; detail is the quoted rest of the line.
+    UnknownType,
+}
+
+/// A rejected text body: where and why, formatted exactly like Go's
+/// `expfmt.ParseError`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    /// 1-based line number where the Go parser detects the problem.
+    pub line: u32,
+    /// Which message.
+    pub kind: ErrorKind,
+    /// The already-quoted variable part of the message (empty if none).
+    pub detail: String,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "text format parsing error in line {}: ", self.line)?;
+        let d = &self.detail;
+        match self.kind {
+            ErrorKind::UnexpectedEof => f.write_str("unexpected end of input stream"),
+            ErrorKind::InvalidMetricName => f.write_str("invalid metric name"),
+            ErrorKind::InvalidMetricNameInComment => f.write_str("invalid metric name in comment"),
+            ErrorKind::InvalidLabelName => write!(f, "invalid label name for metric {d}"),
+            ErrorKind::ReservedLabelName => f.write_str("label name \"__name__\" is reserved"),
+            ErrorKind::ExpectedEquals => write!(f, "expected '=' after label name, found {d}"),
+            ErrorKind::DuplicateLabelName => write!(f, "duplicate label names for metric {d}"),
+            ErrorKind::ExpectedQuote => {
+                write!(f, "expected '\"' at start of label value, found {d}")
+            }
+            ErrorKind::InvalidEscape => write!(f, "invalid escape sequence '\\{d}'"),
+            ErrorKind::UnescapedNewline => write!(f, "label value {d} contains unescaped new-line"),
+            ErrorKind::InvalidLabelValue => write!(f, "invalid label value {d}"),
+            ErrorKind::InvalidQuantile => {
+                write!(f, "expected float as value for 'quantile' label, got {d}")
+            }
+            ErrorKind::InvalidBucket => write!(f, "expected float as value for 'le' label, got {d}"),
+            ErrorKind::UnexpectedEndOfLabelValue => write!(f, "unexpected end of label value {d}"),
+            ErrorKind::InvalidValue => write!(f, "expected float as value, got {d}"),
+            ErrorKind::InvalidTimestamp => write!(f, "expected integer as timestamp, got {d}"),
+            ErrorKind::SpuriousAfterTimestamp => write!(f, "spurious string after timestamp: {d}"),
+            ErrorKind::SecondHelp => write!(f, "second HELP line for metric name {d}"),
+            ErrorKind::SecondType => write!(
+                f,
+                "second TYPE line for metric name {d}, or TYPE reported after samples"
+            ),
+            ErrorKind::UnknownType => write!(f, "unknown metric type {d}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Parses a whole text-format body.
+///
+/// Families come back in order of first appearance (a `# HELP`/`# TYPE` line
+/// counts), merged by name; families without samples are dropped. Summary and
+/// histogram lines (`_sum`, `_count`, `_bucket`, `quantile`/`le` labels) are
+/// merged into one [`Metric`] per label set as Go does. A family declared
+/// `gauge_histogram` (which Go's parser accepts but cannot fill) gets one
+/// metric per sample line, all labels kept, value an empty
+/// [`Value::Histogram`]: Go discards the sample value there.
+pub fn parse(body: &[u8]) -> Result<Vec<Family<'_>>, Error> {
+    let mut p = Parser::default();
+    p.run(body)?;
+    let mut families = p.families;
+    families.retain(|f| !f.metrics.is_empty());
+    Ok(families)
+}
+
+/// An error before its line number is known.
+struct Fail {
+    kind: ErrorKind,
+    detail: String,
+}
+
+impl Fail {
+    const EOF: Fail = Fail {
+        kind: ErrorKind::UnexpectedEof,
+        detail: String::new(),
+    };
+
+    #[cold]
+    fn new(kind: ErrorKind, detail: String) -> Fail {
+        Fail { kind, detail }
+    }
+
+    fn at(self, line: u32) -> Error {
+        Error {
+            line,
+            kind: self.kind,
+            detail: self.detail,
+        }
+    }
+}
+
+/// One line of the body without its `\n`. Position `s.len()` stands for the
+/// `\n` or, if the body ended without one (`eof`), for the end of input.
+struct Line<'buf> {
+    s: &'buf [u8],
+    eof: bool,
+}
+
+impl<'buf> Line<'buf> {
+    /// The byte Go would read at position `i`: `\n` past the end, or the
+    /// end-of-input error.
+    #[inline]
+    fn byte(&self, i: usize) -> Result<u8, Fail> {
+        match self.s.get(i) {
+            Some(&b) => Ok(b),
+            None if self.eof => Err(Fail::EOF),
+            None => Ok(b'\n'),
+        }
+    }
+
+    /// Go's `skipBlankTab` with the current byte at `i`: reads on from `i + 1`
+    /// and returns the first non-blank position and byte.
+    #[inline]
+    fn skip_blanks_after(&self, i: usize) -> Result<(usize, u8), Fail> {
+        self.skip_blanks_from(i + 1)
+    }
+
+    /// Like [`Line::skip_blanks_after`] but `i` itself is the first candidate
+    /// (Go's `skipBlankTabIfCurrentBlankTab`).
+    #[inline]
+    fn skip_blanks_from(&self, mut i: usize) -> Result<(usize, u8), Fail> {
+        loop {
+            let b = self.byte(i)?;
+            if !is_blank(b) {
+                return Ok((i, b));
+            }
+            i += 1;
+        }
+    }
+
+    /// Go's `readTokenUntilWhitespace` with the first byte at `i`: returns the
+    /// end of the token (a blank or `s.len()`).
+    #[inline]
+    fn token_end(&self, i: usize) -> Result<usize, Fail> {
+        let mut j = i;
+        while j < self.s.len() && !is_blank(self.s[j]) {
+            j += 1;
+        }
+        if j == self.s.len() && self.eof {
+            return Err(Fail::EOF);
+        }
+        Ok(j)
+    }
+
+    /// Go's `readTokenAs{Metric,Label}Name` with the first byte at `i`, which
+    /// the caller checked to be a valid start byte. Returns the end.
+    #[inline]
+    fn name_end(&self, i: usize, cont: fn(u8) -> bool) -> Result<usize, Fail> {
+        let mut j = i + 1;
+        while j < self.s.len() && cont(self.s[j]) {
+            j += 1;
+        }
+        if j == self.s.len() && self.eof {
+            return Err(Fail::EOF);
+        }
+        Ok(j)
+    }
+}
+
+/// Which sample of a summary or histogram a line carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    /// The family's own name or `_bucket`: a quantile or bucket if the line has
+    /// a `quantile`/`le` label.
+    Plain,
+    /// `_count` of a summary or histogram.
+    Count,
+    /// `_sum` of a summary or histogram.
+    Sum,
+}
+
+/// Per-family parser state not kept in [`Family`].
+#[derive(Default)]
+struct Meta {
+    /// A TYPE line or a sample fixed the type (Go: `Type != nil`).
+    typed: bool,
+    /// Last summary/histogram series merged into, the common next target.
+    last_series: Option<usize>,
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+#[derive(Default)]
+struct Parser<'buf> {
+    line: u32,
+    families: Vec<Family<'buf>>,
+    meta: Vec<Meta>,
+    by_name: FxMap<&'buf str, usize>,
+    /// Last name resolved and its result; cleared when a family is created or
+    /// typed, the only events that change resolutions.
+    cache: Option<(&'buf [u8], usize, Part)>,
+    /// Summary/histogram series by (family, order-independent label hash).
+    series: FxMap<u64, SmallVec<[usize; 1]>>,
+}
+
+impl<'buf> Parser<'buf> {
+    fn run(&mut self, buf: &'buf [u8]) -> Result<(), Error> {
+        let mut pos = 0;
+        loop {
+            self.line = self.line.saturating_add(1);
+            let rest = match buf.get(pos..) {
+                Some(r) if !r.is_empty() => r,
+                _ => return Ok(()),
+            };
+            let (s, eof, next) = match memchr::memchr(b'\n', rest) {
+                Some(n) => (&rest[..n], false, pos + n + 1),
+                None => (rest, true, buf.len()),
+            };
+            let line = Line { s, eof };
+            let mut i = 0;
+            while i < s.len() && is_blank(s[i]) {
+                i += 1;
+            }
+            if i < s.len() {
+                let r = if s[i] == b'#' {
+                    self.comment(&line, i)
+                } else {
+                    self.sample(&line, i)
+                };
+                r.map_err(|f| f.at(self.line))?;
+                debug_assert!(!eof, "a line without newline must fail");
+            } else if eof {
+                // Only blanks before the end: Go's start-of-line EOF, not an error.
+                return Ok(());
+            }
+            pos = next;
+        }
+    }
+
+    /// Go's `setOrCreateCurrentMF`: the family a name belongs to.
+    fn resolve(&mut self, name: &'buf [u8]) -> (usize, Part) {
+        if let Some((n, fam, part)) = self.cache {
+            if n == name {
+                return (fam, part);
+            }
+        }
+        let r = self.resolve_uncached(name);
+        self.cache = Some((name, r.0, r.1));
+        r
+    }
+
+    fn resolve_uncached(&mut self, name: &'buf [u8]) -> (usize, Part) {
+        let name = ascii_str(name);
+        if let Some(&fam) = self.by_name.get(name) {
+            return (fam, Part::Plain);
+        }
+        let (base, part) = if let Some(b) = strip(name, "_count") {
+            (Some(b), Part::Count)
+        } else if let Some(b) = strip(name, "_sum") {
+            (Some(b), Part::Sum)
+        } else {
+            (strip(name, "_bucket"), Part::Plain)
+        };
+        if let Some(base) = base {
+            if let Some(&fam) = self.by_name.get(base) {
+                let typ = self.families[fam].typ;
+                // `_bucket` only strips for histograms; `_count`/`_sum` for both.
+                if typ == MetricType::Histogram || (typ == MetricType::Summary && part != Part::Plain) {
+                    return (fam, part);
+                }
+            }
+        }
+        let fam = self.families.len();
+        self.families.push(Family {
+            name: Cow::Borrowed(name),
+            help: None,
+            typ: MetricType::Untyped,
+            metrics: Vec::new(),
+        });
+        self.meta.push(Meta::default());
+        self.by_name.insert(name, fam);
+        self.cache = None;
+        (fam, Part::Plain)
+    }
+
+    fn family_name(&self, fam: usize) -> String {
+        quote(self.families[fam].name.as_bytes())
+    }
+
+    /// A line whose first non-blank byte (at `i`) is `#`.
+    fn comment(&mut self, l: &Line<'buf>, i: usize) -> Result<(), Fail> {
+        let s = l.s;
+        let (j, _) = l.skip_blanks_after(i)?;
+        if j == s.len() {
+            return Ok(());
+        }
+        let kend = l.token_end(j)?;
+        if kend == s.len() {
+            return Ok(());
+        }
+        let help = match &s[j..kend] {
+            b"HELP" => true,
+            b"TYPE" => false,
+            _ => {
+                // Any other comment: Go reads on to the newline.
+                return if l.eof { Err(Fail::EOF) } else { Ok(()) };
+            }
+        };
+        let (m, b) = l.skip_blanks_after(kend)?;
+        let n = if is_metric_name_start(b) {
+            l.name_end(m, is_metric_name_cont)?
+        } else {
+            m
+        };
+        if n == s.len() {
+            return Ok(());
+        }
+        if !is_blank(s[n]) {
+            return Err(Fail::new(ErrorKind::InvalidMetricNameInComment, String::new()));
+        }
+        let (fam, _) = self.resolve(&s[m..n]);
+        let (q, _) = l.skip_blanks_after(n)?;
+        if q == s.len() {
+            return Ok(());
+        }
+        if help {
+            if self.families[fam].help.is_some() {
+                return Err(Fail::new(ErrorKind::SecondHelp, self.family_name(fam)));
+            }
+            let text = read_help(l, q)?;
+            self.families[fam].help = Some(text);
+        } else {
+            if self.meta[fam].typed {
+                return Err(Fail::new(ErrorKind::SecondType, self.family_name(fam)));
+            }
+            if l.eof {
+                return Err(Fail::EOF);
+            }
+            let token = without_backslashes(&s[q..]);
+            let typ = match_type(&token)
+                .ok_or_else(|| Fail::new(ErrorKind::UnknownType, quote(&token)))?;
+            self.families[fam].typ = typ;
+            self.meta[fam].typed = true;
+            self.cache = None;
+        }
+        Ok(())
+    }
+
+    /// A sample line whose first non-blank byte (at `i`) is not `#`.
+    fn sample(&mut self, l: &Line<'buf>, i: usize) -> Result<(), Fail> {
+        let s = l.s;
+        if !is_metric_name_start(s[i]) {
+            return Err(Fail::new(ErrorKind::InvalidMetricName, String::new()));
+        }
+        let nend = l.name_end(i, is_metric_name_cont)?;
+        let (fam, part) = self.resolve(&s[i..nend]);
+        // A sample fixes an undeclared type to `Untyped` (already the
+        // default); resolutions do not change, they only look at summaries
+        // and histograms.
+        self.meta[fam].typed = true;
+        let typ = self.families[fam].typ;
+        let (mut j, mut cur) = (nend, l.byte(nend)?);
+        if is_blank(cur) {
+            (j, cur) = l.skip_blanks_from(j)?;
+        }
+
+        let mut labels: SmallVec<[Label<'buf>; 6]> = SmallVec::new();
+        // The `quantile` (summary) or `le` (histogram) label value; NaN if absent.
+        let mut special = f64::NAN;
+        if cur == b'{' {
+            loop {
+                let (k, b) = l.skip_blanks_after(j)?;
+                if b == b'}' {
+                    (j, _) = l.skip_blanks_after(k)?;
+                    break;
+                }
+                if !is_label_name_start(b) {
+                    return Err(Fail::new(ErrorKind::InvalidLabelName, self.family_name(fam)));
+                }
+                let e = l.name_end(k, is_label_name_cont)?;
+                let name = &s[k..e];
+                if name == b"__name__" {
+                    return Err(Fail::new(ErrorKind::ReservedLabelName, String::new()));
+                }
+                let special_kind = match (typ, name) {
+                    (MetricType::Summary, b"quantile") => Some(ErrorKind::InvalidQuantile),
+                    (MetricType::Histogram, b"le") => Some(ErrorKind::InvalidBucket),
+                    _ => None,
+                };
+                let (e, c) = l.skip_blanks_from(e)?;
+                if c != b'=' {
+                    return Err(Fail::new(ErrorKind::ExpectedEquals, go_quote_byte(c)));
+                }
+                if special_kind.is_none() && labels.iter().any(|x| x.name.as_bytes() == name) {
+                    return Err(Fail::new(ErrorKind::DuplicateLabelName, self.family_name(fam)));
+                }
+                let (q, b) = l.skip_blanks_after(e)?;
+                if b != b'"' {
+                    return Err(Fail::new(ErrorKind::ExpectedQuote, go_quote_byte(b)));
+                }
+                let (value, close) = read_label_value(l, q + 1)?;
+                if let Some(kind) = special_kind {
+                    special = parse_go_float(value.as_bytes())
+                        .ok_or_else(|| Fail::new(kind, quote(value.as_bytes())))?;
+                }
+                let (k, b) = l.skip_blanks_after(close)?;
+                if b != b',' && b != b'}' {
+                    let detail = quote(value.as_bytes());
+                    return Err(Fail::new(ErrorKind::UnexpectedEndOfLabelValue, detail));
+                }
+                if special_kind.is_none() {
+                    labels.push(Label {
+                        name: Cow::Borrowed(ascii_str(name)),
+                        value,
+                    });
+                }
+                if b == b'}' {
+                    (j, _) = l.skip_blanks_after(k)?;
+                    break;
+                }
+                j = k;
+            }
+        }
+
+        // readingValue: `j` is the first byte of the value.
+        let vend = l.token_end(j)?;
+        let token = &s[j..vend];
+        let v = parse_go_float(token)
+            .ok_or_else(|| Fail::new(ErrorKind::InvalidValue, quote(token)))?;
+        let mut timestamp = None;
+        if vend < s.len() {
+            let (t, _) = l.skip_blanks_after(vend)?;
+            let tend = l.token_end(t)?;
+            let token = &s[t..tend];
+            let ts = parse_go_int(token)
+                .ok_or_else(|| Fail::new(ErrorKind::InvalidTimestamp, quote(token)))?;
+            if tend < s.len() {
+                if l.eof {
+                    return Err(Fail::EOF);
+                }
+                let rest = without_backslashes(&s[tend..]);
+                return Err(Fail::new(ErrorKind::SpuriousAfterTimestamp, quote(&rest)));
+            }
+            timestamp = Some(ts);
+        }
+
+        match typ {
+            MetricType::Counter | MetricType::Gauge | MetricType::Untyped => {
+                self.families[fam].metrics.push(Metric {
+                    labels,
+                    value: Value::Simple(v),
+                    timestamp_ms: timestamp,
+                });
+            }
+            MetricType::GaugeHistogram => {
+                self.families[fam].metrics.push(Metric {
+                    labels,
+                    value: empty_histogram(),
+                    timestamp_ms: timestamp,
+                });
+            }
+            MetricType::Summary | MetricType::Histogram => {
+                let idx = self.series_for(fam, labels);
+                let metric = &mut self.families[fam].metrics[idx];
+                match (&mut metric.value, part) {
+                    (Value::Summary { count, .. } | Value::Histogram { count, .. }, Part::Count) => {
+                        *count = go_f64_to_u64(v);
+                    }
+                    (Value::Summary { sum, .. } | Value::Histogram { sum, .. }, Part::Sum) => {
+                        *sum = v;
+                    }
+                    (Value::Summary { quantiles, .. }, Part::Plain) if !special.is_nan() => {
+                        quantiles.push((special, v));
+                    }
+                    (Value::Histogram { buckets, .. }, Part::Plain) if !special.is_nan() => {
+                        buckets.push((special, go_f64_to_u64(v)));
+                    }
+                    _ => {}
+                }
+                if timestamp.is_some() {
+                    metric.timestamp_ms = timestamp;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The summary/histogram metric of `fam` with exactly this label set
+    /// (order-independent), created empty if new.
+    fn series_for(&mut self, fam: usize, labels: SmallVec<[Label<'buf>; 6]>) -> usize {
+        let family = &mut self.families[fam];
+        let meta = &mut self.meta[fam];
+        if let Some(last) = meta.last_series {
+            if same_label_set(&family.metrics[last].labels, &labels) {
+                return last;
+            }
+        }
+        let key = label_set_hash(fam, &labels);
+        let slot = self.series.entry(key).or_default();
+        for &idx in slot.iter() {
+            if same_label_set(&family.metrics[idx].labels, &labels) {
+                meta.last_series = Some(idx);
+                return idx;
+            }
+        }
+        let idx = family.metrics.len();
+        let value = if family.typ == MetricType::Summary {
+            Value::Summary {
+                count: 0,
+                sum: 0.0,
+                quantiles: Vec::new(),
+            }
+        } else {
+            empty_histogram()
+        };
+        family.metrics.push(Metric {
+            labels,
+            value,
+            timestamp_ms: None,
+        });
+        slot.push(idx);
+        meta.last_series = Some(idx);
+        idx
+    }
+}
+
+fn empty_histogram() -> Value {
+    Value::Histogram {
+        count: 0,
+        sum: 0.0,
+        buckets: Vec::new(),
+    }
+}
+
+/// Go's `readTokenAsLabelValue` starting right after the opening quote at
+/// `start`: the unescaped, UTF-8-checked value and the closing quote's index.
+fn read_label_value<'buf>(l: &Line<'buf>, start: usize) -> Result<(Cow<'buf, str>, usize), Fail> {
+    let s = l.s;
+    let mut owned: Option<Vec<u8>> = None;
+    let mut from = start;
+    loop {
+        let rest = s.get(from..).unwrap_or_default();
+        let Some(p) = memchr::memchr2(b'"', b'\\', rest) else {
+            // Reached the newline (or the end of input) unquoted.
+            if l.eof {
+                return Err(Fail::EOF);
+            }
+            let detail = match owned {
+                None => quote(rest),
+                Some(mut so_far) => {
+                    so_far.extend_from_slice(rest);
+                    quote(&so_far)
+                }
+            };
+            return Err(Fail::new(ErrorKind::UnescapedNewline, detail));
+        };
+        let at = from + p;
+        if s[at] == b'"' {
+            let value = match owned {
+                None => Cow::Borrowed(checked_utf8(&s[start..at])?),
+                Some(mut buf) => {
+                    buf.extend_from_slice(&s[from..at]);
+                    Cow::Owned(String::from_utf8(buf).map_err(|e| {
+                        Fail::new(ErrorKind::InvalidLabelValue, quote(e.as_bytes()))
+                    })?)
+                }
+            };
+            return Ok((value, at));
+        }
+        let escaped = match l.byte(at + 1)? {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'n' => b'\n',
+            other => return Err(invalid_escape(other)),
+        };
+        let buf = owned.get_or_insert_with(|| Vec::with_capacity(at - start + 16));
+        buf.extend_from_slice(&s[from..at]);
+        buf.push(escaped);
+        from = at + 2;
+    }
+}
+
+fn checked_utf8(b: &[u8]) -> Result<&str, Fail> {
+    std::str::from_utf8(b).map_err(|_| Fail::new(ErrorKind::InvalidLabelValue, quote(b)))
+}
+
+#[cold]
+fn invalid_escape(b: u8) -> Fail {
+    Fail::new(ErrorKind::InvalidEscape, char::from(b).to_string())
+}
+
+/// Go's `readTokenUntilNewline(true)` for a HELP text starting at `start`:
+/// the rest of the line with `\\` and `\n` unescaped.
+///
+/// Go keeps invalid UTF-8 in HELP texts; the model holds `str`, so such bytes
+/// become U+FFFD here.
+fn read_help<'buf>(l: &Line<'buf>, start: usize) -> Result<Cow<'buf, str>, Fail> {
+    let s = l.s;
+    let mut owned: Option<Vec<u8>> = None;
+    let mut from = start;
+    loop {
+        let rest = s.get(from..).unwrap_or_default();
+        let Some(p) = memchr::memchr(b'\\', rest) else {
+            if l.eof {
+                return Err(Fail::EOF);
+            }
+            return Ok(match owned {
+                None => String::from_utf8_lossy(&s[start..]),
+                Some(mut buf) => {
+                    buf.extend_from_slice(rest);
+                    match String::from_utf8(buf) {
+                        Ok(text) => Cow::Owned(text),
+                        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                    }
+                }
+            });
+        };
+        let at = from + p;
+        let escaped = match l.byte(at + 1)? {
+            b'\\' => b'\\',
+            b'n' => b'\n',
+            other => return Err(invalid_escape(other)),
+        };
+        let buf = owned.get_or_insert_with(|| Vec::with_capacity(s.len() - start));
+        buf.extend_from_slice(&s[from..at]);
+        buf.push(escaped);
+        from = at + 2;
+    }
+}
+
+/// Go's `readTokenUntilNewline(false)` drops every backslash.
+fn without_backslashes(b: &[u8]) -> Cow<'_, [u8]> {
+    if memchr::memchr(b'\\', b).is_none() {
+        Cow::Borrowed(b)
+    } else {
+        Cow::Owned(b.iter().copied().filter(|&c| c != b'\\').collect())
+    }
+}
+
+/// `dto.MetricType_value[strings.ToUpper(token)]` of client_model v0.3.0.
+///
+/// Go's `ToUpper` is Unicode-aware: besides ASCII, only U+0131 (ı) and U+017F
+/// (ſ) upper-case into ASCII letters, so only they are mapped.
+fn match_type(token: &[u8]) -> Option<MetricType> {
+    let text = std::str::from_utf8(token).ok()?;
+    let mut upper = [0u8; 16];
+    let mut n = 0;
+    for c in text.chars() {
+        let u = match c {
+            '\u{131}' => b'I',
+            '\u{17f}' => b'S',
+            c if c.is_ascii() => (c as u8).to_ascii_uppercase(),
+            _ => return None,
+        };
+        *upper.get_mut(n)? = u;
+        n += 1;
+    }
+    Some(match &upper[..n] {
+        b"COUNTER" => MetricType::Counter,
+        b"GAUGE" => MetricType::Gauge,
+        b"SUMMARY" => MetricType::Summary,
+        b"UNTYPED" => MetricType::Untyped,
+        b"HISTOGRAM" => MetricType::Histogram,
+        b"GAUGE_HISTOGRAM" => MetricType::GaugeHistogram,
+        _ => return None,
+    })
+}
+
+/// The NaN Go's `math.NaN()` (and thus `strconv.ParseFloat`) returns.
+const GO_NAN: f64 = f64::from_bits(0x7FF8_0000_0000_0001);
+
+/// prometheus/common's `parseFloat`: `strconv.ParseFloat(s, 64)` with `p`,
+/// `P` and `_` forbidden, so: decimal floats, `inf`/`infinity` with optional
+/// sign and `nan` without sign (case-insensitive); out-of-range values fail.
+pub(crate) fn parse_go_float(s: &[u8]) -> Option<f64> {
+    // Fast path: short unsigned integers are exact in f64.
+    if !s.is_empty() && s.len() <= 15 && s.iter().all(u8::is_ascii_digit) {
+        let n = s.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+        return Some(n as f64);
+    }
+    let (neg, body) = match s.first() {
+        Some(b'+') => (false, &s[1..]),
+        Some(b'-') => (true, &s[1..]),
+        _ => (false, s),
+    };
+    if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
+        return Some(if neg { f64::NEG_INFINITY } else { f64::INFINITY });
+    }
+    if body.len() == s.len() && body.eq_ignore_ascii_case(b"nan") {
+        return Some(GO_NAN);
+    }
+    // [digits] [. [digits]] with at least one digit, then [eE [+-] digits].
+    let mut i = 0;
+    let mut digits = 0;
+    while i < body.len() && body[i].is_ascii_digit() {
+        i += 1;
+        digits += 1;
+    }
+    if i < body.len() && body[i] == b'.' {
+        i += 1;
+        while i < body.len() && body[i].is_ascii_digit() {
+            i += 1;
+            digits += 1;
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    if i < body.len() && (body[i] == b'e' || body[i] == b'E') {
+        i += 1;
+        if i < body.len() && (body[i] == b'+' || body[i] == b'-') {
+            i += 1;
+        }
+        let exp_start = i;
+        while i < body.len() && body[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == exp_start {
+            return None;
+        }
+    }
+    if i != body.len() {
+        return None;
+    }
+    // The grammar above is a subset of what Rust's parser accepts, and both
+    // round correctly; Go reports overflow to infinity as a range error.
+    let v: f64 = std::str::from_utf8(s).ok()?.parse().ok()?;
+    v.is_finite().then_some(v)
+}
+
+/// `strconv.ParseInt(s, 10, 64)`: optional sign, decimal digits, in range.
+fn parse_go_int(s: &[u8]) -> Option<i64> {
+    std::str::from_utf8(s).ok()?.parse().ok()
+}
+
+/// Go's `uint64(f)` for a float64 as compiled for amd64 (the platform the
+/// reference server runs on): truncation toward zero for in-range values,
+/// CVTTSD2SQ's "integer indefinite" pattern otherwise. So 2.7 → 2,
+/// -1 → 2^64-1, NaN/±Inf/≥2^64 → 2^63.
+pub(crate) fn go_f64_to_u64(v: f64) -> u64 {
+    const CUTOFF: f64 = 9_223_372_036_854_775_808.0;
+    const INDEFINITE: u64 = 0x8000_0000_0000_0000;
+    fn cvttsd2sq(x: f64) -> u64 {
+        if x.is_nan() || !(-CUTOFF..CUTOFF).contains(&x) {
+            INDEFINITE
+        } else {
+            x as i64 as u64
+        }
+    }
+    if v < CUTOFF {
+        cvttsd2sq(v)
+    } else {
+        cvttsd2sq(v - CUTOFF) | INDEFINITE
+    }
+}
+
+/// Go's `%q` applied to a byte (`strconv.QuoteRune(rune(b))`).
+pub(crate) fn go_quote_byte(b: u8) -> String {
+    match b {
+        b'\'' => "'\\''".to_owned(),
+        b'\\' => "'\\\\'".to_owned(),
+        0x07 => "'\\a'".to_owned(),
+        0x08 => "'\\b'".to_owned(),
+        0x0c => "'\\f'".to_owned(),
+        b'\n' => "'\\n'".to_owned(),
+        b'\r' => "'\\r'".to_owned(),
+        b'\t' => "'\\t'".to_owned(),
+        0x0b => "'\\v'".to_owned(),
+        0x00..=0x1f | 0x7f => format!("'\\x{b:02x}'"),
+        0x20..=0x7e => format!("'{}'", char::from(b)),
+        // Latin-1 that Go's IsPrint rejects: C1 controls, NBSP, soft hyphen.
+        0x80..=0xa0 | 0xad => format!("'\\u{b:04x}'"),
+        _ => format!("'{}'", char::from(b)),
+    }
+}
+
+fn same_label_set(a: &[Label<'_>], b: &[Label<'_>]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    // Usually the same order; names are unique within a set.
+    a.iter().zip(b).all(|(x, y)| x == y)
+        || a.iter().all(|x| b.iter().any(|y| x == y))
+}
+
+fn label_set_hash(fam: usize, labels: &[Label<'_>]) -> u64 {
+    let mut acc = (fam as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    for l in labels {
+        let mut h = FxHasher::default();
+        h.write(l.name.as_bytes());
+        h.write_u8(0xff);
+        h.write(l.value.as_bytes());
+        acc = acc.wrapping_add(h.finish());
+    }
+    acc
+}
+
+/// Names are scanned byte by byte from an ASCII alphabet.
+fn ascii_str(b: &[u8]) -> &str {
+    std::str::from_utf8(b).unwrap_or_default()
+}
+
+fn strip<'a>(name: &'a str, suffix: &str) -> Option<&'a str> {
+    // Go's isCount/isSum/isBucket require a non-empty base.
+    name.strip_suffix(suffix).filter(|b| !b.is_empty())
+}
+
+#[inline]
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+fn is_label_name_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_'
+}
+
+fn is_label_name_cont(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn is_metric_name_start(b: u8) -> bool {
+    is_label_name_start(b) || b == b':'
+}
+
+fn is_metric_name_cont(b: u8) -> bool {
+    is_label_name_cont(b) || b == b':'
+}
+
+/// The Firefox/rustc hash: fast and good enough for short names.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rem = chunks.remainder();
+        if !rem.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rem.len()].copy_from_slice(rem);
+            self.add(u64::from_le_bytes(w) ^ ((rem.len() as u64) << 59));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// One line per family (`name Type help=…`) and per metric
+    /// (`  {labels} value @ts`).
+    fn describe(families: &[Family<'_>]) -> String {
+        let mut out = String::new();
+        for f in families {
+            let _ = write!(out, "{} {:?}", f.name, f.typ);
+            if let Some(h) = &f.help {
+                let _ = write!(out, " help={h:?}");
+            }
+            out.push('\n');
+            for m in &f.metrics {
+                let labels: Vec<String> = m
+                    .labels
+                    .iter()
+                    .map(|l| format!("{}={:?}", l.name, l.value))
+                    .collect();
+                let _ = write!(out, "  {{{}}} ", labels.join(","));
+                let _ = match &m.value {
+                    Value::Simple(v) => write!(out, "{v:?}"),
+                    Value::Summary {
+                        count,
+                        sum,
+                        quantiles,
+                    } => write!(out, "sum={sum:?} count={count} q={quantiles:?}"),
+                    Value::Histogram {
+                        count,
+                        sum,
+                        buckets,
+                    } => write!(out, "sum={sum:?} count={count} b={buckets:?}"),
+                };
+                if let Some(ts) = m.timestamp_ms {
+                    let _ = write!(out, " @{ts}");
+                }
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    fn outcome<'a>(r: &Result<Vec<Family<'a>>, Error>) -> String {
+        match r {
+            Ok(f) => describe(f),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// The fast parser and the literal Go transcription agree exactly.
+    fn assert_matches_oracle(input: &[u8]) {
+        let fast = parse(input);
+        let slow = naive::parse(input);
+        match (&fast, &slow) {
+            (Err(a), Err(b)) => assert_eq!(a, b, "input {:?}", quote(input)),
+            _ => assert_eq!(outcome(&fast), outcome(&slow), "input {:?}", quote(input)),
+        }
+    }
+
+    fn check(input: &[u8], expect: &str) {
+        assert_matches_oracle(input);
+        assert_eq!(outcome(&parse(input)), expect, "input {:?}", quote(input));
+    }
+
+    macro_rules! cases {
+        ($($name:ident: $input:expr => $expect:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                check(AsRef::<[u8]>::as_ref(&$input), $expect);
+            }
+        )*};
+    }
+
+    const E: &str = "text format parsing error in line";
+
+    // Rejections, messages as the Go Pushgateway 1.5.1 prints them.
+    cases! {
+        eof_without_final_newline: "a 1" => "text format parsing error in line 1: unexpected end of input stream";
+        eof_on_second_line: "a 1\nb 2" => "text format parsing error in line 2: unexpected end of input stream";
+        eof_counts_blank_lines: "\n\n  a" => "text format parsing error in line 3: unexpected end of input stream";
+        eof_in_plain_comment: "a 1\n# foo" => "text format parsing error in line 2: unexpected end of input stream";
+        eof_after_hash: "#" => "text format parsing error in line 1: unexpected end of input stream";
+        eof_after_timestamp: "a 1 2" => "text format parsing error in line 1: unexpected end of input stream";
+        eof_in_help: "# HELP a text" => "text format parsing error in line 1: unexpected end of input stream";
+        eof_in_type: "# TYPE a gauge" => "text format parsing error in line 1: unexpected end of input stream";
+        eof_wins_over_bad_value: "a 0x10" => "text format parsing error in line 1: unexpected end of input stream";
+        eof_in_label_value: "a{l=\"x" => "text format parsing error in line 1: unexpected end of input stream";
+        eof_loses_to_spurious_check_order: "a 1 2 x" => "text format parsing error in line 1: unexpected end of input stream";
+        second_type: "# TYPE a gauge\n# TYPE a gauge\na 1\n" => r#"text format parsing error in line 2: second TYPE line for metric name "a", or TYPE reported after samples"#;
+        type_after_sample: "a 1\n# TYPE a gauge\n" => r#"text format parsing error in line 2: second TYPE line for metric name "a", or TYPE reported after samples"#;
+        type_of_summary_suffix: "# TYPE s summary\n# TYPE s_count gauge\n" => r#"text format parsing error in line 2: second TYPE line for metric name "s", or TYPE reported after samples"#;
+        second_help: "# HELP a x\n# HELP a y\na 1\n" => r#"text format parsing error in line 2: second HELP line for metric name "a""#;
+        second_help_before_eof: "# HELP a x\n# HELP a y" => r#"text format parsing error in line 2: second HELP line for metric name "a""#;
+        unknown_type: "# TYPE a foo\na 1\n" => r#"text format parsing error in line 1: unknown metric type "foo""#;
+        unknown_type_gaugehistogram: "# TYPE a gaugehistogram\n" => r#"text format parsing error in line 1: unknown metric type "gaugehistogram""#;
+        unknown_type_info: "# TYPE a info\n" => r#"text format parsing error in line 1: unknown metric type "info""#;
+        unknown_type_stateset: "# TYPE a stateset\n" => r#"text format parsing error in line 1: unknown metric type "stateset""#;
+        unknown_type_trailing_blank: "# TYPE a gauge \na 1\n" => r#"text format parsing error in line 1: unknown metric type "gauge ""#;
+        unknown_type_two_words: "# TYPE a gauge x\n" => r#"text format parsing error in line 1: unknown metric type "gauge x""#;
+        value_hex: "a 0x10\n" => r#"text format parsing error in line 1: expected float as value, got "0x10""#;
+        value_hex_float: "a 0x1p3\n" => r#"text format parsing error in line 1: expected float as value, got "0x1p3""#;
+        value_underscore: "a 1_000\n" => r#"text format parsing error in line 1: expected float as value, got "1_000""#;
+        value_out_of_range: "a 1e999\n" => r#"text format parsing error in line 1: expected float as value, got "1e999""#;
+        value_negative_out_of_range: "a -1e400\n" => r#"text format parsing error in line 1: expected float as value, got "-1e400""#;
+        value_signed_nan: "a +nan\n" => r#"text format parsing error in line 1: expected float as value, got "+nan""#;
+        value_negative_nan: "a -NaN\n" => r#"text format parsing error in line 1: expected float as value, got "-NaN""#;
+        value_dot: "a .\n" => r#"text format parsing error in line 1: expected float as value, got ".""#;
+        value_bare_exponent: "a 1e\n" => r#"text format parsing error in line 1: expected float as value, got "1e""#;
+        value_infinit: "a infinit\n" => r#"text format parsing error in line 1: expected float as value, got "infinit""#;
+        value_missing: "a\n" => r#"text format parsing error in line 1: expected float as value, got """#;
+        value_missing_after_labels: "a{l=\"x\"}\n" => r#"text format parsing error in line 1: expected float as value, got """#;
+        value_glued_to_name: "a$ 1\n" => r#"text format parsing error in line 1: expected float as value, got "$""#;
+        value_crlf: "a 1\r\n" => r#"text format parsing error in line 1: expected float as value, got "1\r""#;
+        crlf_blank_line: "a 1\n\r\n" => "text format parsing error in line 2: invalid metric name";
+        timestamp_float: "a 1 1.5\n" => r#"text format parsing error in line 1: expected integer as timestamp, got "1.5""#;
+        timestamp_overflow: "a 1 9223372036854775808\n" => r#"text format parsing error in line 1: expected integer as timestamp, got "9223372036854775808""#;
+        trailing_blanks_after_value: "a 1  \n" => r#"text format parsing error in line 1: expected integer as timestamp, got """#;
+        trailing_tab_after_value: "a 1\t\n" => r#"text format parsing error in line 1: expected integer as timestamp, got """#;
+        spurious_after_timestamp: "a 1 2 x\n" => r#"text format parsing error in line 1: spurious string after timestamp: " x""#;
+        spurious_blank_after_timestamp: "a 1 2 \n" => r#"text format parsing error in line 1: spurious string after timestamp: " ""#;
+        spurious_drops_backslashes: "a 1 2 x\\y\n" => r#"text format parsing error in line 1: spurious string after timestamp: " xy""#;
+        exemplar: "a 1 # {t=\"x\"} 1\n" => r##"text format parsing error in line 1: expected integer as timestamp, got "#""##;
+        name_starts_with_digit: "0x10 1\n" => "text format parsing error in line 1: invalid metric name";
+        name_starts_with_brace: "{l=\"x\"} 1\n" => "text format parsing error in line 1: invalid metric name";
+        name_on_third_line: "a 1\n\n-a 1\n" => "text format parsing error in line 3: invalid metric name";
+        comment_name_invalid: "# HELP 1a x\n" => "text format parsing error in line 1: invalid metric name in comment";
+        comment_name_with_braces: "# TYPE a{l=\"x\"} gauge\n" => "text format parsing error in line 1: invalid metric name in comment";
+        label_single_quoted: "i{l='x'} 1\n" => r#"text format parsing error in line 1: expected '"' at start of label value, found '\''"#;
+        label_unquoted: "i{l=x} 1\n" => r#"text format parsing error in line 1: expected '"' at start of label value, found 'x'"#;
+        label_value_latin1_byte: b"i{l=\xff\"} 1\n" => "text format parsing error in line 1: expected '\"' at start of label value, found '\u{ff}'";
+        label_value_c1_byte: b"i{l=\x85\"} 1\n" => r#"text format parsing error in line 1: expected '"' at start of label value, found '\u0085'"#;
+        label_bad_name_char: "i{l:x=\"y\"} 1\n" => "text format parsing error in line 1: expected '=' after label name, found ':'";
+        label_name_then_newline: "i{l\n" => r"text format parsing error in line 1: expected '=' after label name, found '\n'";
+        label_name_then_backslash: "i{l\\=\"\"} 1\n" => r"text format parsing error in line 1: expected '=' after label name, found '\\'";
+        label_name_then_nul: "i{l\0} 1\n" => r"text format parsing error in line 1: expected '=' after label name, found '\x00'";
+        label_name_empty: "i{,} 1\n" => r#"text format parsing error in line 1: invalid label name for metric "i""#;
+        label_name_digit: "i{1=\"x\"} 1\n" => r#"text format parsing error in line 1: invalid label name for metric "i""#;
+        label_duplicate: "l{a=\"x\",a=\"y\"} 1\n" => r#"text format parsing error in line 1: duplicate label names for metric "l""#;
+        label_duplicate_checked_before_value: "l{a=\"x\",a=" => r#"text format parsing error in line 1: duplicate label names for metric "l""#;
+        label_reserved: "l{__name__=\"x\"} 1\n" => r#"text format parsing error in line 1: label name "__name__" is reserved"#;
+        label_bad_escape: "l{a=\"\\q\"} 1\n" => r"text format parsing error in line 1: invalid escape sequence '\q'";
+        label_escaped_newline: "l{a=\"x\\\ny\"} 1\n" => "text format parsing error in line 1: invalid escape sequence '\\\n'";
+        label_raw_newline: "l{a=\"x\ny\"} 1\n" => r#"text format parsing error in line 1: label value "x" contains unescaped new-line"#;
+        label_raw_newline_after_escape: "a 1\nl{a=\"x\\\"y\nz\"} 1\n" => r#"text format parsing error in line 2: label value "x\"y" contains unescaped new-line"#;
+        label_invalid_utf8: b"l{a=\"\xff\"} 1\n" => r#"text format parsing error in line 1: invalid label value "\xff""#;
+        label_invalid_utf8_escaped: b"l{a=\"\\n\xc3\"} 1\n" => r#"text format parsing error in line 1: invalid label value "\n\xc3""#;
+        label_missing_comma: "l{a=\"x\" b=\"y\"} 1\n" => r#"text format parsing error in line 1: unexpected end of label value "x""#;
+        help_escaped_quote: "# HELP a x\\\"y\na 1\n" => r#"text format parsing error in line 1: invalid escape sequence '\"'"#;
+        help_bad_escape_before_eof: "# HELP a \\t" => r"text format parsing error in line 1: invalid escape sequence '\t'";
+        help_trailing_backslash: "# HELP a x\\\n" => "text format parsing error in line 1: invalid escape sequence '\\\n'";
+        quantile_not_float: "# TYPE s summary\ns{quantile=\"abc\"} 1\n" => r#"text format parsing error in line 2: expected float as value for 'quantile' label, got "abc""#;
+        quantile_checked_before_eof: "# TYPE s summary\ns{quantile=\"x\"" => r#"text format parsing error in line 2: expected float as value for 'quantile' label, got "x""#;
+        quantile_on_count_line: "# TYPE s summary\ns_count{quantile=\"x\"} 1\n" => r#"text format parsing error in line 2: expected float as value for 'quantile' label, got "x""#;
+        le_not_float: "# TYPE h histogram\nh_bucket{le=\"x\"} 1\n" => r#"text format parsing error in line 2: expected float as value for 'le' label, got "x""#;
+        le_hex: "# TYPE h histogram\nh_bucket{le=\"0x1p3\"} 1\n" => r#"text format parsing error in line 2: expected float as value for 'le' label, got "0x1p3""#;
+    }
+
+    // Accepted bodies.
+    cases! {
+        empty_body: "" => "";
+        only_blanks: "  \t " => "";
+        trailing_blanks_at_eof: "a 1\n  " => "a Untyped\n  {} 1.0\n";
+        comments_and_blank_lines: "# just a comment\n#\n\n   \nc1 1\n" => "c1 Untyped\n  {} 1.0\n";
+        tab_separator: "c2\t1\n" => "c2 Untyped\n  {} 1.0\n";
+        leading_blanks: "   c3 1\n" => "c3 Untyped\n  {} 1.0\n";
+        lowercase_type_is_comment: "# type c4 gauge\nc4 1\n" => "c4 Untyped\n  {} 1.0\n";
+        type_case_insensitive: "# TYPE c5 GaUgE\nc5 1\n" => "c5 Gauge\n  {} 1.0\n";
+        type_dotless_i: "# TYPE h hıstogram\nh_count 1\n" => "h Histogram\n  {} sum=0.0 count=1 b=[]\n";
+        type_backslashes_dropped: "# TYPE a gau\\ge\na 1\n" => "a Gauge\n  {} 1.0\n";
+        type_without_value: "# TYPE a\na 1\n" => "a Untyped\n  {} 1.0\n";
+        type_name_then_blanks: "# TYPE a  \na 1\n" => "a Untyped\n  {} 1.0\n";
+        help_without_text: "# HELP a\na 1\n" => "a Untyped\n  {} 1.0\n";
+        help_glued_to_hash: "#HELP a text\na 1\n" => "a Untyped help=\"text\"\n  {} 1.0\n";
+        help_keeps_trailing_blanks: "# HELP a  some text \t\na 1\n" => "a Untyped help=\"some text \\t\"\n  {} 1.0\n";
+        help_escapes: "# HELP a x\\\\y\\nz\na 1\n" => "a Untyped help=\"x\\\\y\\nz\"\n  {} 1.0\n";
+        eof_comment_ignored: "a 1\n# EOF\n" => "a Untyped\n  {} 1.0\n";
+        unit_comment_ignored: "# UNIT a seconds\na 1\n" => "a Untyped\n  {} 1.0\n";
+        colon_name: "my:metric 1\n" => "my:metric Untyped\n  {} 1.0\n";
+        trailing_comma: "i{l=\"x\",} 1\n" => "i Untyped\n  {l=\"x\"} 1.0\n";
+        empty_braces: "k{} 1\n" => "k Untyped\n  {} 1.0\n";
+        braces_glued_to_value: "k{}1\n" => "k Untyped\n  {} 1.0\n";
+        blank_before_brace: "k {l=\"x\"} 1\n" => "k Untyped\n  {l=\"x\"} 1.0\n";
+        blanks_inside_braces: "j{ l = \"x\" , m = \"y\" } 1\n" => "j Untyped\n  {l=\"x\",m=\"y\"} 1.0\n";
+        other_reserved_prefix_ok: "j{__x=\"y\"} 1\n" => "j Untyped\n  {__x=\"y\"} 1.0\n";
+        label_escapes: "j{l=\"a\\\\b\\\"c\\nd\"} 1\n" => "j Untyped\n  {l=\"a\\\\b\\\"c\\nd\"} 1.0\n";
+        label_utf8: "j{l=\"héllo\"} 1\n" => "j Untyped\n  {l=\"héllo\"} 1.0\n";
+        late_help: "late_help 1\n# HELP late_help given after the sample\n" => "late_help Untyped help=\"given after the sample\"\n  {} 1.0\n";
+        help_only_family_dropped: "# HELP x foo\n# TYPE x gauge\ny 1\n" => "y Untyped\n  {} 1.0\n";
+        interleaved_families: "a 1\nb 2\na{x=\"y\"} 3\n" => "a Untyped\n  {} 1.0\n  {x=\"y\"} 3.0\nb Untyped\n  {} 2.0\n";
+        floats_special: "f NaN\nf nan\nf Inf\nf +Inf\nf -Inf\nf inf\nf Infinity\nf +infinity\nf -INF\n" => "f Untyped\n  {} NaN\n  {} NaN\n  {} inf\n  {} inf\n  {} -inf\n  {} inf\n  {} inf\n  {} inf\n  {} -inf\n";
+        floats_forms: "f 1e3\nf .5\nf -0\nf 1.\nf +1.5E-3\nf 1e-400\nf 007\nf 123456789012345678\n" => "f Untyped\n  {} 1000.0\n  {} 0.5\n  {} -0.0\n  {} 1.0\n  {} 0.0015\n  {} 0.0\n  {} 7.0\n  {} 1.2345678901234568e17\n";
+        timestamps: "t 1 123\nt 2 -5\nt 3 +5\nt 4\t 7\n" => "t Untyped\n  {} 1.0 @123\n  {} 2.0 @-5\n  {} 3.0 @5\n  {} 4.0 @7\n";
+        gauge_histogram_value_dropped: "# TYPE g gauge_histogram\ng{le=\"1\"} 3\ng_bucket{le=\"1\"} 3\n" => "g GaugeHistogram\n  {le=\"1\"} sum=0.0 count=0 b=[]\ng_bucket Untyped\n  {le=\"1\"} 3.0\n";
+        summary_merging: concat!(
+            "# TYPE s summary\n",
+            "s{b=\"2\",a=\"1\",quantile=\"0.5\"} 10\n",
+            "s{a=\"1\",b=\"2\",quantile=\"0.9\"} 20 1000\n",
+            "s_sum{a=\"1\",b=\"2\"} 33.5\n",
+            "s_count{b=\"2\",a=\"1\"} 2.7\n",
+            "s{a=\"x\"} 99\n",
+            "s{quantile=\"NaN\",a=\"y\"} 5\n",
+            "s_bucket{le=\"1\"} 4\n",
+            "s{} 1\n",
+        ) => concat!(
+            "s Summary\n",
+            "  {b=\"2\",a=\"1\"} sum=33.5 count=2 q=[(0.5, 10.0), (0.9, 20.0)] @1000\n",
+            "  {a=\"x\"} sum=0.0 count=0 q=[]\n",
+            "  {a=\"y\"} sum=0.0 count=0 q=[]\n",
+            "  {} sum=0.0 count=0 q=[]\n",
+            "s_bucket Untyped\n",
+            "  {le=\"1\"} 4.0\n",
+        );
+        histogram_merging: concat!(
+            "# HELP h Latency.\n",
+            "# TYPE h histogram\n",
+            "h_bucket{le=\"1\"} 1.5\n",
+            "h_bucket{le=\"+Inf\"} 3\n",
+            "h_bucket{le=\"0.5\"} 1\n",
+            "h_bucket 7\n",
+            "h{le=\"2\"} 2\n",
+            "h_sum 4.25\n",
+            "h_count 3\n",
+            "h_count{x=\"y\"} -1\n",
+            "h_created 1.6e9\n",
+        ) => concat!(
+            "h Histogram help=\"Latency.\"\n",
+            "  {} sum=4.25 count=3 b=[(1.0, 1), (inf, 3), (0.5, 1), (2.0, 2)]\n",
+            "  {x=\"y\"} sum=0.0 count=18446744073709551615 b=[]\n",
+            "h_created Untyped\n",
+            "  {} 1600000000.0\n",
+        );
+        help_via_suffix: "# TYPE s summary\n# HELP s_sum sum help\ns_sum 1\n" => "s Summary help=\"sum help\"\n  {} sum=1.0 count=0 q=[]\n";
+        suffix_family_shadows: "# HELP x_count c\n# TYPE x summary\nx_count 2\nx 1\n" => "x_count Untyped help=\"c\"\n  {} 2.0\nx Summary\n  {} sum=0.0 count=0 q=[]\n";
+        le_kept_for_gauge: "# TYPE g gauge\ng{le=\"x\"} 1\n" => "g Gauge\n  {le=\"x\"} 1.0\n";
+        python_client: concat!(
+            "# HELP python_gc_objects_collected_total Objects collected during gc\n",
+            "# TYPE python_gc_objects_collected_total counter\n",
+            "python_gc_objects_collected_total{generation=\"0\"} 331.0\n",
+            "python_gc_objects_collected_total{generation=\"1\"} 30.0\n",
+            "# HELP python_info Python platform information\n",
+            "# TYPE python_info gauge\n",
+            "python_info{implementation=\"CPython\",major=\"3\",minor=\"11\",patchlevel=\"2\",version=\"3.11.2\"} 1.0\n",
+            "# HELP jobs_total Jobs.\n",
+            "# TYPE jobs_total counter\n",
+            "jobs_total 3.0\n",
+            "# HELP jobs_created Jobs.\n",
+            "# TYPE jobs_created gauge\n",
+            "jobs_created 1.7001234567891e+09\n",
+            "# HELP latency_seconds Latency.\n",
+            "# TYPE latency_seconds summary\n",
+            "latency_seconds_count 2.0\n",
+            "latency_seconds_sum 0.75\n",
+            "# HELP latency_seconds_created Latency.\n",
+            "# TYPE latency_seconds_created gauge\n",
+            "latency_seconds_created 1.7001234567891e+09\n",
+        ) => concat!(
+            "python_gc_objects_collected_total Counter help=\"Objects collected during gc\"\n",
+            "  {generation=\"0\"} 331.0\n",
+            "  {generation=\"1\"} 30.0\n",
+            "python_info Gauge help=\"Python platform information\"\n",
+            "  {implementation=\"CPython\",major=\"3\",minor=\"11\",patchlevel=\"2\",version=\"3.11.2\"} 1.0\n",
+            "jobs_total Counter help=\"Jobs.\"\n",
+            "  {} 3.0\n",
+            "jobs_created Gauge help=\"Jobs.\"\n",
+            "  {} 1700123456.7891\n",
+            "latency_seconds Summary help=\"Latency.\"\n",
+            "  {} sum=0.75 count=2 q=[]\n",
+            "latency_seconds_created Gauge help=\"Latency.\"\n",
+            "  {} 1700123456.7891\n",
+        );
+    }
+
+    #[test]
+    fn error_fields() {
+        let e = parse(b"a 1\nb 0x10\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert_eq!(e.kind, ErrorKind::InvalidValue);
+        assert_eq!(e.detail, "\"0x10\"");
+        assert!(e.to_string().starts_with(E));
+    }
+
+    #[test]
+    fn tokens_borrow_the_body_unless_unescaped() {
+        let body = b"# HELP a plain\na{x=\"v\",y=\"w\\\\\"} 1\n# HELP b es\\ncaped\nb 1\n";
+        let f = parse(body).unwrap();
+        assert!(matches!(f[0].name, Cow::Borrowed(_)));
+        assert!(matches!(f[0].help, Some(Cow::Borrowed("plain"))));
+        assert!(matches!(f[0].metrics[0].labels[0].value, Cow::Borrowed("v")));
+        assert!(matches!(&f[0].metrics[0].labels[1].value, Cow::Owned(v) if v == "w\\"));
+        assert!(matches!(&f[1].help, Some(Cow::Owned(h)) if h == "es\ncaped"));
+    }
+
+    #[test]
+    fn nan_has_go_bits() {
+        let f = parse(b"a NaN\n").unwrap();
+        assert!(matches!(f[0].metrics[0].value, Value::Simple(v) if v.to_bits() == GO_NAN.to_bits()));
+    }
+
+    #[test]
+    fn invalid_utf8_help_is_replaced() {
+        let f = parse(b"# HELP a x\xffy\na 1\n").unwrap();
+        assert_eq!(f[0].help.as_deref(), Some("x\u{fffd}y"));
+    }
+
+    #[test]
+    fn go_float_to_uint_amd64() {
+        assert_eq!(go_f64_to_u64(2.7), 2);
+        assert_eq!(go_f64_to_u64(-0.5), 0);
+        assert_eq!(go_f64_to_u64(-1.0), u64::MAX);
+        assert_eq!(go_f64_to_u64(f64::NAN), 1 << 63);
+        assert_eq!(go_f64_to_u64(f64::INFINITY), 1 << 63);
+        assert_eq!(go_f64_to_u64(-1e300), 1 << 63);
+        assert_eq!(go_f64_to_u64(1e19), 10_000_000_000_000_000_000);
+        assert_eq!(go_f64_to_u64(1e20), 1 << 63);
+    }
+
+    #[test]
+    fn go_byte_quoting() {
+        assert_eq!(go_quote_byte(b'a'), "'a'");
+        assert_eq!(go_quote_byte(b'"'), "'\"'");
+        assert_eq!(go_quote_byte(b'\''), r"'\''");
+        assert_eq!(go_quote_byte(0x7f), r"'\x7f'");
+        assert_eq!(go_quote_byte(0x9f), r"'\u009f'");
+        assert_eq!(go_quote_byte(0xa0), r"'\u00a0'");
+        assert_eq!(go_quote_byte(0xad), r"'\u00ad'");
+        assert_eq!(go_quote_byte(0xe9), "'é'");
+    }
+
+    #[test]
+    fn many_series_merge_through_the_index() {
+        let mut body = String::from("# TYPE h histogram\n");
+        for le in ["1", "2", "+Inf"] {
+            for i in 0..50 {
+                body.push_str(&format!("h_bucket{{i=\"{i}\",le=\"{le}\"}} {i}\n"));
+            }
+        }
+        for i in (0..50).rev() {
+            body.push_str(&format!("h_count{{i=\"{i}\"}} {i}\n"));
+        }
+        assert_matches_oracle(body.as_bytes());
+        let f = parse(body.as_bytes()).unwrap();
+        assert_eq!(f[0].metrics.len(), 50);
+        assert!(matches!(&f[0].metrics[7].value, Value::Histogram { count: 7, buckets, .. } if buckets.len() == 3));
+    }
+
+    /// Fragments that steer the state machine into its interesting corners.
+    const FRAGMENTS: &[&str] = &[
+        "# ", "#", "HELP ", "TYPE ", "# HELP ", "# TYPE ", "summary", "histogram", "gauge",
+        "counter", "untyped", "gauge_histogram", "s", "h", "a", "_sum", "_count", "_bucket",
+        "{", "}", "=", ",", "\"", "\\", "\\n", "\\\"", "le", "quantile", "__name__", "\"0.5\"",
+        "\"+Inf\"", "\"NaN\"", "\"x\"", " ", "\t", "\n", "\n", "\n", "1", "2.5", "-3", "NaN",
+        "1e999", "0x1", "17", " 123", "\r", "\u{131}", "\u{ff}", "é",
+    ];
+
+    fn fragment_body() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(prop::sample::select(FRAGMENTS), 0..40)
+            .prop_map(|parts| parts.concat().into_bytes())
+    }
+
+    fn valid_body() -> impl Strategy<Value = Vec<u8>> {
+        let name = prop::sample::select(vec!["s", "h", "g", "c", "u", "x_total"]);
+        let suffix = prop::sample::select(vec!["", "", "_sum", "_count", "_bucket"]);
+        let lname = prop::sample::select(vec!["a", "b", "le", "quantile", "job"]);
+        let lvalue = prop::sample::select(vec!["1", "0.5", "+Inf", "x", "y\\\\z", "", "\\n"]);
+        let label = (lname, lvalue).prop_map(|(n, v)| {
+            // `le` and `quantile` must be floats in histograms and summaries.
+            let special = n == "le" || n == "quantile";
+            let v = if special && parse_go_float(v.as_bytes()).is_none() { "1" } else { v };
+            format!("{n}=\"{v}\"")
+        });
+        let value = prop::sample::select(vec!["1", "0", "2.5", "NaN", "+Inf", "-1", "1e3"]);
+        let ts = prop::option::of(-5i64..5);
+        let sample = (name.clone(), suffix, prop::collection::vec(label, 0..4), value, ts)
+            .prop_map(|(n, s, mut labels, v, ts)| {
+                labels.sort();
+                labels.dedup_by(|a, b| a.split('=').next() == b.split('=').next());
+                let ts = ts.map(|t| format!(" {t}")).unwrap_or_default();
+                format!("{n}{s}{{{}}} {v}{ts}\n", labels.join(","))
+            });
+        let header = (name, prop::sample::select(vec!["summary", "histogram", "gauge", "counter"]))
+            .prop_map(|(n, t)| format!("# TYPE {n} {t}\n# HELP {n} help for {n}\n"));
+        (prop::collection::vec(header, 0..3), prop::collection::vec(sample, 0..30)).prop_map(
+            |(headers, samples)| {
+                let mut body = String::new();
+                let mut seen = Vec::new();
+                for h in headers {
+                    let name = h.split(' ').nth(2).unwrap_or_default().to_owned();
+                    if !seen.contains(&name) {
+                        seen.push(name);
+                        body.push_str(&h);
+                    }
+                }
+                body.push_str(&samples.concat());
+                body.into_bytes()
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn never_panics_and_matches_oracle_on_bytes(body in prop::collection::vec(any::<u8>(), 0..200)) {
+            assert_matches_oracle(&body);
+        }
+
+        #[test]
+        fn matches_oracle_on_fragments(body in fragment_body()) {
+            assert_matches_oracle(&body);
+        }
+
+        #[test]
+        fn matches_oracle_on_valid_bodies(body in valid_body()) {
+            assert_matches_oracle(&body);
+            prop_assert!(parse(&body).is_ok(), "{}", String::from_utf8_lossy(&body));
+        }
+
+        #[test]
+        fn float_grammar_matches_rust_on_plain_decimals(int in 0u64..1_000_000, frac in 0u32..1000, exp in -30i32..30) {
+            let s = format!("{int}.{frac}e{exp}");
+            prop_assert_eq!(parse_go_float(s.as_bytes()), s.parse::<f64>().ok());
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Go-compatible spellings of floats and quoted strings.
+//!
+//! Pushgateway clients compare our output byte for byte with what the Go
+//! server prints, so floats follow `strconv.FormatFloat(v, 'g', -1, 64)` and
+//! quoted strings follow `strconv.Quote` (`%q`). Owns nothing else.
+
+use std::fmt::Write as _;
+
+/// Appends `v` as Go's `strconv.FormatFloat(v, 'g', -1, 64)` spells it.
+///
+/// Shortest round-tripping digits; scientific notation iff the decimal
+/// exponent is < -4 or >= 6 (Go's "%g" with shortest precision uses 6 there,
+/// not the digit count), exponent signed with at least two digits.
+pub fn push_go_float(out: &mut Vec<u8>, v: f64) {
+    if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+        return;
+    }
+    if v.is_infinite() {
+        out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+        return;
+    }
+    if v == 0.0 {
+        out.extend_from_slice(if v.is_sign_negative() { b"-0" } else { b"0" });
+        return;
+    }
+    // Rust's `{:e}` yields the shortest round-trip digits, e.g. "-1.2345e-7".
+    let mut buf = String::with_capacity(32);
+    let _ = write!(buf, "{v:e}");
+    let (mantissa, exp) = buf.split_once('e').expect("`{:e}` always prints an exponent");
+    let exp: i32 = exp.parse().expect("`{:e}` prints a decimal exponent");
+    let (neg, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let digits: Vec<u8> = mantissa.bytes().filter(|b| *b != b'.').collect();
+    if neg {
+        out.push(b'-');
+    }
+    if !(-4..6).contains(&exp) {
+        out.push(digits[0]);
+        if digits.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.push(b'e');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        let e = exp.unsigned_abs();
+        if e < 10 {
+            out.push(b'0');
+        }
+        out.extend_from_slice(e.to_string().as_bytes());
+    } else if exp < 0 {
+        out.extend_from_slice(b"0.");
+        for _ in 0..(-exp - 1) {
+            out.push(b'0');
+        }
+        out.extend_from_slice(&digits);
+    } else {
+        let int_len = exp as usize + 1;
+        if digits.len() <= int_len {
+            out.extend_from_slice(&digits);
+            out.resize(out.len() + int_len - digits.len(), b'0');
+        } else {
+            out.extend_from_slice(&digits[..int_len]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[int_len..]);
+        }
+    }
+}
+
+/// Appends `v` as the text exposition format spells it (prometheus/common
+/// `writeFloat`): like [`push_go_float`] but `-0` prints as `0`.
+pub fn push_expfmt_float(out: &mut Vec<u8>, v: f64) {
+    if v == 0.0 {
+        out.push(b'0');
+    } else {
+        push_go_float(out, v);
+    }
+}
+
+/// Returns `v` as Go's `fmt.Sprint(float64)` spells it (used by the JSON API).
+pub fn go_float_string(v: f64) -> String {
+    let mut out = Vec::with_capacity(24);
+    push_go_float(&mut out, v);
+    String::from_utf8(out).expect("float digits are ASCII")
+}
+
+/// Returns `s` quoted as Go's `strconv.Quote` (`%q`) does.
+///
+/// Invalid UTF-8 bytes become `\xNN`; control characters use Go's short
+/// escapes or `\xNN`/`\uNNNN`; printable characters are kept.
+pub fn quote(s: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for chunk in s.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\x07' => out.push_str("\\a"),
+                '\x08' => out.push_str("\\b"),
+                '\x0c' => out.push_str("\\f"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\x0b' => out.push_str("\\v"),
+                c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                    let _ = write!(out, "\\x{:02x}", c as u32);
+                }
+                c if c.is_control() || c == '\u{ad}' || c == '\u{feff}' => {
+                    if (c as u32) < 0x10000 {
+                        let _ = write!(out, "\\u{:04x}", c as u32);
+                    } else {
+                        let _ = write!(out, "\\U{:08x}", c as u32);
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(v: f64) -> String {
+        let mut out = Vec::new();
+        push_expfmt_float(&mut out, v);
+        String::from_utf8(out).unwrap()
+    }
+
+    macro_rules! float_cases {
+        ($($name:ident: $v:expr => $s:expr,)*) => {$(
+            #[test]
+            fn $name() { assert_eq!(g($v), $s); }
+        )*};
+    }
+
+    // Spec 4.3, checked against Go 1.19 strconv.
+    float_cases! {
+        float_one: 1.0 => "1",
+        float_neg_zero: -0.0 => "0",
+        float_minus_one: -1.0 => "-1",
+        float_999999: 999999.0 => "999999",
+        float_1e6: 1e6 => "1e+06",
+        float_1234567: 1234567.0 => "1.234567e+06",
+        float_123456789: 123456789.0 => "1.23456789e+08",
+        float_12345_678: 12345.678 => "12345.678",
+        float_0_0001: 0.0001 => "0.0001",
+        float_1e_5: 1e-5 => "1e-05",
+        float_1_5e_7: 1.5e-7 => "1.5e-07",
+        float_neg_2_5e10: -2.5e10 => "-2.5e+10",
+        float_1e100: 1e100 => "1e+100",
+        float_3_14: 3.14 => "3.14",
+        float_nan: f64::NAN => "NaN",
+        float_inf: f64::INFINITY => "+Inf",
+        float_neg_inf: f64::NEG_INFINITY => "-Inf",
+        float_epoch: 1.5838723477166057e9 => "1.5838723477166057e+09",
+        float_2398: 2398.283 => "2398.283",
+        float_0_5: 0.5 => "0.5",
+    }
+
+    #[test]
+    fn json_float_keeps_negative_zero() {
+        assert_eq!(go_float_string(-0.0), "-0");
+    }
+
+    #[test]
+    fn quote_matches_go() {
+        assert_eq!(quote(b"a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(quote(b"\n\t\x01"), r#""\n\t\x01""#);
+        assert_eq!(quote(b"\xff"), r#""\xff""#);
+        assert_eq!(quote("héllo".as_bytes()), "\"héllo\"");
+    }
+}

@@ -1,0 +1,68 @@
+//! The one place that maps errors to HTTP answers.
+//!
+//! Every error a request can end in is a variant here; the exhaustive match in
+//! [`Error::response`] decides its status and Go-compatible body, so a new
+//! variant does not compile until someone decides its status.
+
+use crate::expfmt::text;
+use crate::grouping;
+use crate::http::request;
+use crate::http::response::Response;
+use crate::render;
+use crate::store::Rejection;
+
+/// Why a request failed.
+#[derive(Debug)]
+pub enum Error {
+    /// The request could not be framed.
+    Framing(request::Error),
+    /// The request target has a malformed percent escape.
+    BadTarget,
+    /// The push path does not name a group (spec 1.3).
+    Grouping(grouping::Error),
+    /// The push body does not parse (spec 3.2).
+    Parse(text::Error),
+    /// The store refused the push (spec 2.5).
+    Rejected(Rejection),
+    /// The scrape found an inconsistent store (unchecked mode only, spec 2.6).
+    Scrape(render::Error),
+    /// A shard stopped answering (only during shutdown).
+    Unavailable,
+}
+
+impl Error {
+    /// Whether the client caused this error (4xx) rather than the server.
+    pub fn is_client(&self) -> bool {
+        self.response().status < 500
+    }
+
+    /// The HTTP answer for this error.
+    pub fn response(&self) -> Response {
+        match self {
+            Error::Framing(e) => {
+                let status = match e {
+                    request::Error::BadHead
+                    | request::Error::BadContentLength
+                    | request::Error::BadTransferEncoding
+                    | request::Error::BadChunk => 400,
+                    request::Error::HeadTooLarge => 431,
+                    request::Error::BodyTooLarge => 413,
+                };
+                Response::error(status, &format!("{status} {}: {e}", crate::http::response::reason(status)))
+            }
+            // Go's net/http answers a malformed target with this plain body.
+            Error::BadTarget => Response::error(400, "400 Bad Request"),
+            Error::Grouping(e) => Response::error(400, &e.to_string()),
+            Error::Parse(e) => Response::error(400, &e.to_string()),
+            Error::Rejected(r) => Response::error(
+                400,
+                &format!("pushed metrics are invalid or inconsistent with existing metrics: {r}"),
+            ),
+            Error::Scrape(e) => Response::error(
+                500,
+                &format!("An error has occurred while serving metrics:\n\n{e}"),
+            ),
+            Error::Unavailable => Response::error(503, "server is shutting down"),
+        }
+    }
+}

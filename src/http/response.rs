@@ -1,0 +1,119 @@
+//! Responses: status line and headers serialised into a reused buffer.
+//!
+//! Owns the wire form of answers and the Go server's stock bodies (plain-text
+//! errors with `X-Content-Type-Options: nosniff`, spec 1.1).
+
+use std::time::SystemTime;
+
+use crate::timefmt::http_date;
+
+/// `Content-Type` of Go's `http.Error` answers.
+pub const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+
+/// One response, built by a handler and written by the connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Headers besides Date, Content-Length and Connection.
+    pub headers: Vec<(&'static str, String)>,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A response with no headers and an empty body.
+    pub fn empty(status: u16) -> Response {
+        Response { status, headers: Vec::new(), body: Vec::new() }
+    }
+
+    /// Go's `http.Error(w, msg, status)`: plain text, `nosniff`, message + `\n`.
+    pub fn error(status: u16, msg: &str) -> Response {
+        let mut body = Vec::with_capacity(msg.len() + 1);
+        body.extend_from_slice(msg.as_bytes());
+        body.push(b'\n');
+        Response {
+            status,
+            headers: vec![
+                ("Content-Type", TEXT_PLAIN.to_owned()),
+                ("X-Content-Type-Options", "nosniff".to_owned()),
+            ],
+            body,
+        }
+    }
+
+    /// A plain-text answer without the trailing newline `http.Error` adds.
+    pub fn text(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            headers: vec![("Content-Type", TEXT_PLAIN.to_owned())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Appends the serialised response to `out`.
+    pub fn render(&self, keep_alive: bool, date: SystemTime, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(self.status.to_string().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(reason(self.status).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        for (n, v) in &self.headers {
+            out.extend_from_slice(n.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"Date: ");
+        out.extend_from_slice(http_date(date).as_bytes());
+        out.extend_from_slice(b"\r\nContent-Length: ");
+        out.extend_from_slice(self.body.len().to_string().as_bytes());
+        if !keep_alive {
+            out.extend_from_slice(b"\r\nConnection: close");
+        }
+        out.extend_from_slice(b"\r\n\r\n");
+        out.extend_from_slice(&self.body);
+    }
+}
+
+/// Reason phrase of a status code.
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        202 => "Accepted",
+        301 => "Moved Permanently",
+        307 => "Temporary Redirect",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_go_style_error() {
+        let mut out = Vec::new();
+        Response::error(404, "404 page not found").render(true, SystemTime::UNIX_EPOCH, &mut out);
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with("HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\n"));
+        assert!(s.contains("X-Content-Type-Options: nosniff\r\n"));
+        assert!(s.ends_with("Content-Length: 19\r\n\r\n404 page not found\n"));
+    }
+}

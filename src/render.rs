@@ -1,0 +1,169 @@
+//! Scrape: merging every shard's families into one text exposition.
+//!
+//! Owns the merge rules of spec 4.1/4.2: families sorted by name, one HELP and
+//! TYPE each (the server's own HELP wins), series ordered by Go's
+//! `MetricSorter` across groups. Series bytes were rendered at push time, so
+//! this is sorting references and copying bytes. Collecting the families from
+//! the shards is the runtime's job; this module sees plain lists.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::store::group::{push_escaped_help, StoredFamily, StoredSeries};
+use crate::store::index::fingerprints;
+use crate::store::sanitize::duplicate_error;
+
+/// Why a scrape cannot be served (only possible with the consistency check
+/// disabled, as with the Go server: spec 2.6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error(pub String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Renders `own` (the server's metrics) and `stored` families as text 0.0.4.
+///
+/// With `validate`, type conflicts and duplicate series are reported as
+/// errors instead of being served (the index prevents both in checked mode).
+///
+/// # Errors
+/// [`Error`] naming the first inconsistency when `validate` is set.
+pub fn render_text(
+    own: &[Arc<StoredFamily>],
+    stored: &[Arc<StoredFamily>],
+    validate: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    let mut all: Vec<(bool, &StoredFamily)> = own
+        .iter()
+        .map(|f| (true, &**f))
+        .chain(stored.iter().map(|f| (false, &**f)))
+        .filter(|(_, f)| !f.series.is_empty())
+        .collect();
+    // Own first among equal names so its HELP wins; then a deterministic pick
+    // among groups (the Go server picks a random group's HELP, spec 4.2).
+    all.sort_by(|a, b| {
+        a.1.name.cmp(&b.1.name).then(b.0.cmp(&a.0)).then_with(|| a.1.series[0].go_cmp(&b.1.series[0]))
+    });
+    let mut start = 0;
+    while start < all.len() {
+        let name = &all[start].1.name;
+        let end = start + all[start..].iter().take_while(|(_, f)| f.name == *name).count();
+        render_family(&all[start..end], validate, out)?;
+        start = end;
+    }
+    Ok(())
+}
+
+fn render_family(
+    fams: &[(bool, &StoredFamily)],
+    validate: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    let first = fams[0].1;
+    if validate {
+        if let Some((_, other)) = fams.iter().find(|(_, f)| f.typ != first.typ) {
+            return Err(Error(format!(
+                "gathered metric family {} has type {} but should have {}",
+                first.name,
+                other.typ.as_proto_name(),
+                first.typ.as_proto_name()
+            )));
+        }
+        let mut seen = HashSet::new();
+        for (_, f) in fams {
+            for (fp, s) in fingerprints(f) {
+                if !seen.insert(fp) {
+                    return Err(Error(duplicate_error(&f.name, f.typ, s)));
+                }
+            }
+        }
+    }
+    if let Some(help) = &first.help {
+        out.extend_from_slice(b"# HELP ");
+        out.extend_from_slice(first.name.as_bytes());
+        out.push(b' ');
+        push_escaped_help(out, help);
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"# TYPE ");
+    out.extend_from_slice(first.name.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(first.typ.as_text().as_bytes());
+    out.push(b'\n');
+    if let [(_, only)] = fams {
+        out.extend_from_slice(only.text());
+        return Ok(());
+    }
+    let mut series: Vec<(&StoredSeries, &[u8])> = fams
+        .iter()
+        .flat_map(|(_, f)| f.series.iter().enumerate().map(|(i, s)| (s, f.series_text(i))))
+        .collect();
+    series.sort_by(|a, b| a.0.go_cmp(b.0));
+    for (_, text) in series {
+        out.extend_from_slice(text);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expfmt::{text, MetricType, Value};
+    use crate::grouping::GroupingKey;
+    use crate::store::sanitize::prepare;
+    use std::time::SystemTime;
+
+    fn stored(job: &str, body: &str) -> Vec<Arc<StoredFamily>> {
+        let fams = text::parse(body.as_bytes()).unwrap();
+        let p = prepare(GroupingKey::new(job, []), true, fams, SystemTime::UNIX_EPOCH);
+        p.families.into_iter().map(Arc::new).collect()
+    }
+
+    fn render(own: &[Arc<StoredFamily>], stored: &[Arc<StoredFamily>], validate: bool) -> String {
+        let mut out = Vec::new();
+        render_text(own, stored, validate, &mut out).map_err(|e| e.0).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn merges_groups_sorted_by_name_and_series() {
+        let mut all = stored("b", "# HELP m from b\n# TYPE m gauge\nm 2\nz 1\n");
+        all.extend(stored("a", "# TYPE m gauge\nm 1\nA 1\n"));
+        assert_eq!(
+            render(&[], &all, true),
+            "# TYPE A untyped\nA{instance=\"\",job=\"a\"} 1\n\
+             # TYPE m gauge\nm{instance=\"\",job=\"a\"} 1\nm{instance=\"\",job=\"b\"} 2\n\
+             # TYPE z untyped\nz{instance=\"\",job=\"b\"} 1\n"
+        );
+    }
+
+    #[test]
+    fn own_help_wins_and_own_series_come_first() {
+        let s = StoredSeries { labels: Box::new([]), value: Value::Simple(3.0) };
+        let own = Arc::new(StoredFamily::new(
+            "process_open_fds".into(),
+            Some("Number of open file descriptors.".into()),
+            MetricType::Gauge,
+            vec![s],
+            SystemTime::UNIX_EPOCH,
+        ));
+        let pushed = stored("a", "# HELP process_open_fds mine\n# TYPE process_open_fds gauge\nprocess_open_fds 1\n");
+        let text = render(&[own], &pushed, true);
+        assert!(text.starts_with(
+            "# HELP process_open_fds Number of open file descriptors.\n# TYPE process_open_fds gauge\nprocess_open_fds 3\n"
+        ));
+    }
+
+    #[test]
+    fn validation_catches_what_unchecked_mode_stored() {
+        let mut all = stored("a", "# TYPE m gauge\nm 1\n");
+        all.extend(stored("b", "# TYPE m counter\nm 1\n"));
+        let mut out = Vec::new();
+        assert!(render_text(&[], &all, true, &mut out).is_err());
+        assert!(render_text(&[], &all, false, &mut Vec::new()).is_ok());
+    }
+}

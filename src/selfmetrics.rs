@@ -1,0 +1,258 @@
+//! The server's own metrics, kept with the `prometheus-client` crate under the
+//! Go Pushgateway's names and labels (spec 4.5), plus `process_*`.
+//!
+//! Owns recording (atomics, shared by all cores) and turning the crate's
+//! OpenMetrics output into stored families so a scrape merges them with the
+//! pushed ones by name. Deviations from the Go server, by design: no `go_*`
+//! families (this is not a Go process), and the two push summaries are
+//! histograms (the crate has no summary type); their `_sum`/`_count` agree.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::MetricType as PcType;
+use prometheus_client::registry::Registry;
+
+use crate::expfmt::{text, MetricType};
+use crate::store::group::{StoredFamily, StoredSeries};
+use crate::store::index::Index;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// The server's own metrics.
+#[derive(Debug)]
+pub struct SelfMetrics {
+    registry: Registry,
+    requests: Family<Labels, Counter>,
+    push_duration: Family<Labels, Histogram>,
+    push_size: Family<Labels, Histogram>,
+}
+
+/// Names and types of the own families, registered in the consistency index
+/// so pushes must agree with their types (spec 2.5).
+pub const OWN_FAMILIES: &[(&str, MetricType)] = &[
+    ("pushgateway_build_info", MetricType::Gauge),
+    ("pushgateway_http_requests_total", MetricType::Counter),
+    ("pushgateway_http_push_duration_seconds", MetricType::Histogram),
+    ("pushgateway_http_push_size_bytes", MetricType::Histogram),
+    ("process_cpu_seconds_total", MetricType::Counter),
+    ("process_max_fds", MetricType::Gauge),
+    ("process_open_fds", MetricType::Gauge),
+    ("process_resident_memory_bytes", MetricType::Gauge),
+    ("process_start_time_seconds", MetricType::Gauge),
+    ("process_virtual_memory_bytes", MetricType::Gauge),
+];
+
+impl SelfMetrics {
+    /// Creates the registry; `started` is the process start time.
+    pub fn new(started: SystemTime) -> SelfMetrics {
+        let mut registry = Registry::default();
+        let build = Family::<Labels, Gauge>::default();
+        build
+            .get_or_create(&vec![
+                ("branch", String::new()),
+                ("goarch", std::env::consts::ARCH.to_owned()),
+                ("goos", std::env::consts::OS.to_owned()),
+                ("goversion", "none (pushgate is written in Rust)".to_owned()),
+                ("revision", String::new()),
+                ("version", env!("CARGO_PKG_VERSION").to_owned()),
+            ])
+            .set(1);
+        registry.register(
+            "pushgateway_build_info",
+            "A metric with a constant '1' value labeled by version, revision, branch, goversion \
+             from which pushgateway was built, and the goos and goarch for the build.",
+            build,
+        );
+        let requests = Family::<Labels, Counter>::default();
+        registry.register(
+            "pushgateway_http_requests",
+            "Total HTTP requests processed by the Pushgateway, excluding scrapes.",
+            requests.clone(),
+        );
+        let push_duration = Family::<Labels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0001, 4.0, 10))
+        });
+        registry.register(
+            "pushgateway_http_push_duration_seconds",
+            "HTTP request duration for pushes to the Pushgateway.",
+            push_duration.clone(),
+        );
+        let push_size = Family::<Labels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(64.0, 4.0, 10))
+        });
+        registry.register(
+            "pushgateway_http_push_size_bytes",
+            "HTTP request size for pushes to the Pushgateway.",
+            push_size.clone(),
+        );
+        registry.register_collector(Box::new(ProcessCollector { started }));
+        SelfMetrics { registry, requests, push_duration, push_size }
+    }
+
+    /// Registers the own families' types in the consistency index.
+    pub fn register_in(index: &Index) {
+        for (name, typ) in OWN_FAMILIES {
+            index.register_own(name, *typ);
+        }
+    }
+
+    /// Counts a request to `handler` (spec 1.10 names) answered with `code`.
+    pub fn count_request(&self, code: u16, handler: &'static str, method: &str) {
+        self.requests
+            .get_or_create(&vec![
+                ("code", code.to_string()),
+                ("handler", handler.to_owned()),
+                ("method", method.to_ascii_lowercase()),
+            ])
+            .inc();
+    }
+
+    /// Observes a push's duration and approximate size.
+    pub fn observe_push(&self, method: &str, seconds: f64, size: usize) {
+        let labels = vec![("method", method.to_ascii_lowercase())];
+        self.push_duration.get_or_create(&labels).observe(seconds);
+        self.push_size.get_or_create(&labels).observe(size as f64);
+    }
+
+    /// The own metrics as stored families (labels as they are; no job).
+    pub fn families(&self) -> Vec<Arc<StoredFamily>> {
+        let mut om = String::with_capacity(4096);
+        if prometheus_client::encoding::text::encode(&mut om, &self.registry).is_err() {
+            return Vec::new();
+        }
+        let text = openmetrics_to_text(&om);
+        let Ok(parsed) = text::parse(text.as_bytes()) else {
+            return Vec::new();
+        };
+        let now = SystemTime::now();
+        parsed
+            .into_iter()
+            .map(|f| {
+                let series = f
+                    .metrics
+                    .into_iter()
+                    .map(|m| StoredSeries {
+                        labels: m
+                            .labels
+                            .into_iter()
+                            .map(|l| (l.name.into_owned().into(), l.value.into_owned().into()))
+                            .collect(),
+                        value: m.value,
+                    })
+                    .collect();
+                let help = f.help.map(|h| h.into_owned().into());
+                Arc::new(StoredFamily::new(f.name.into_owned().into(), help, f.typ, series, now))
+            })
+            .collect()
+    }
+}
+
+/// Rewrites the crate's OpenMetrics output as text 0.0.4: counters are named
+/// with their `_total` sample name, `# UNIT` and `# EOF` are dropped.
+fn openmetrics_to_text(om: &str) -> String {
+    let counters: Vec<&str> = om
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(om.len());
+    for line in om.lines() {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|p| {
+            let rest = line.strip_prefix(p)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters.contains(&name).then(|| format!("{p}{name}_total {tail}"))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+/// `process_*` metrics from `/proc/self` (Linux; absent elsewhere).
+#[derive(Debug)]
+struct ProcessCollector {
+    started: SystemTime,
+}
+
+/// Kernel clock ticks per second for /proc CPU times (USER_HZ, 100 on Linux ABIs).
+const CLOCK_TICKS: f64 = 100.0;
+/// Page size for /proc RSS counts (4 KiB on the platforms we ship for).
+const PAGE_SIZE: f64 = 4096.0;
+
+impl Collector for ProcessCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let started = crate::store::group::unix_seconds(self.started);
+        let gauge = |enc: &mut DescriptorEncoder<'_>, name: &str, help: &str, v: f64| {
+            let m = enc.encode_descriptor(name, help, None, PcType::Gauge)?;
+            ConstGauge::new(v).encode(m)
+        };
+        gauge(&mut encoder, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.", started)?;
+        if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
+            // Fields after the parenthesised command name; see proc(5).
+            let fields: Vec<&str> =
+                stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+            let num = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            let cpu = (num(11) + num(12)) / CLOCK_TICKS;
+            let m = encoder.encode_descriptor(
+                "process_cpu_seconds",
+                "Total user and system CPU time spent in seconds.",
+                None,
+                PcType::Counter,
+            )?;
+            ConstCounter::new(cpu).encode(m)?;
+            gauge(&mut encoder, "process_virtual_memory_bytes", "Virtual memory size in bytes.", num(20))?;
+            gauge(&mut encoder, "process_resident_memory_bytes", "Resident memory size in bytes.", num(21) * PAGE_SIZE)?;
+        }
+        if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+            let open = dir.count() as f64;
+            gauge(&mut encoder, "process_open_fds", "Number of open file descriptors.", open)?;
+        }
+        if let Ok(limits) = std::fs::read_to_string("/proc/self/limits") {
+            let max = limits
+                .lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse::<f64>().ok());
+            if let Some(max) = max {
+                gauge(&mut encoder, "process_max_fds", "Maximum number of open file descriptors.", max)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_families_render_with_go_names() {
+        let m = SelfMetrics::new(SystemTime::now());
+        m.count_request(202, "delete", "DELETE");
+        m.observe_push("PUT", 0.001, 156);
+        let fams = m.families();
+        let names: Vec<&str> = fams.iter().map(|f| &*f.name).collect();
+        for (name, typ) in OWN_FAMILIES {
+            if name.starts_with("process_") && !cfg!(target_os = "linux") {
+                continue;
+            }
+            let f = fams.iter().find(|f| &*f.name == *name).unwrap_or_else(|| panic!("{name} in {names:?}"));
+            assert_eq!(f.typ, *typ, "{name}");
+        }
+        let req = fams.iter().find(|f| &*f.name == "pushgateway_http_requests_total").unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(req.text()),
+            "pushgateway_http_requests_total{code=\"202\",handler=\"delete\",method=\"delete\"} 1\n"
+        );
+    }
+}

@@ -1,0 +1,280 @@
+//! One shard of the store: the groups one core owns.
+//!
+//! Owns push/replace/delete semantics (spec 2.2, 2.4). A `Shard` is `!Send`
+//! in use: it lives on its core and is reached from other cores only through
+//! messages (`runtime::mesh`). The store-wide consistency check goes through
+//! the shared [`index::Index`]. Shards never see request bytes: pushes arrive
+//! as [`sanitize::PreparedPush`].
+
+pub mod group;
+pub mod index;
+pub mod route;
+pub mod sanitize;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::grouping::GroupingKey;
+use group::{unix_seconds, Group, StoredFamily, PUSH_FAILURE_TIME, PUSH_TIME};
+use index::Index;
+use sanitize::PreparedPush;
+
+/// Why a push was refused by the store (spec 2.5); the HTTP answer is 400
+/// `pushed metrics are invalid or inconsistent with existing metrics: …`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection(pub Vec<String>);
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // client_golang's MultiError, unwrapped when it holds a single error.
+        match self.0.as_slice() {
+            [one] => f.write_str(one),
+            many => {
+                write!(f, "{} error(s) occurred:", many.len())?;
+                for e in many {
+                    write!(f, "\n* {e}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A group as seen by the API and UI: its key and families (shared, immutable).
+#[derive(Clone, Debug)]
+pub struct GroupView {
+    /// The grouping key.
+    pub key: GroupingKey,
+    /// Families by name, timestamp gauges included.
+    pub families: Vec<Arc<StoredFamily>>,
+    /// See [`Group::last_push_successful`].
+    pub last_push_successful: bool,
+}
+
+/// The groups owned by one core.
+pub struct Shard {
+    groups: HashMap<GroupingKey, Group, ahash::RandomState>,
+    index: Arc<Index>,
+    checked: bool,
+}
+
+impl Shard {
+    /// An empty shard checking pushes against `index` unless `checked` is false
+    /// (`--push.disable-consistency-check`).
+    pub fn new(index: Arc<Index>, checked: bool) -> Shard {
+        Shard { groups: HashMap::default(), index, checked }
+    }
+
+    /// Number of groups.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Whether the shard holds no group.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Applies a push (spec 2.2) or records its failure (spec 2.4).
+    ///
+    /// # Errors
+    /// [`Rejection`] when the push has timestamps or would make the store
+    /// inconsistent; the group's metrics are then untouched.
+    pub fn push(&mut self, p: PreparedPush) -> Result<(), Rejection> {
+        let now = p.received;
+        if p.has_timestamps {
+            return Err(self.record_failure(&p.key, now, vec![
+                "pushed metrics must not have timestamps".to_owned(),
+            ]));
+        }
+        if self.checked && !p.errors.is_empty() {
+            return Err(self.record_failure(&p.key, now, p.errors));
+        }
+        let existing = self.groups.get(&p.key);
+        let mut removed: Vec<Arc<StoredFamily>> = Vec::new();
+        if let Some(g) = existing {
+            for (name, fam) in &g.families {
+                let replaced = if p.replace {
+                    &**name != PUSH_FAILURE_TIME
+                } else {
+                    &**name == PUSH_TIME || p.families.iter().any(|f| f.name == *name)
+                };
+                if replaced {
+                    removed.push(fam.clone());
+                }
+            }
+        }
+        let mut added: Vec<Arc<StoredFamily>> = p.families.into_iter().map(Arc::new).collect();
+        added.push(Arc::new(StoredFamily::timestamp_gauge(&p.key, PUSH_TIME, unix_seconds(now), now)));
+        if existing.is_none_or(|g| !g.families.contains_key(PUSH_FAILURE_TIME)) {
+            added.push(Arc::new(StoredFamily::timestamp_gauge(&p.key, PUSH_FAILURE_TIME, 0.0, now)));
+        }
+        if self.checked {
+            let r: Vec<&StoredFamily> = removed.iter().map(|f| &**f).collect();
+            let a: Vec<&StoredFamily> = added.iter().map(|f| &**f).collect();
+            if let Err(errors) = self.index.check_and_apply(&r, &a) {
+                return Err(self.record_failure(&p.key, now, errors));
+            }
+        }
+        let group = self
+            .groups
+            .entry(p.key.clone())
+            .or_insert_with(|| Group { key: p.key, families: Default::default() });
+        for f in &removed {
+            group.families.remove(&f.name);
+        }
+        for f in added {
+            group.families.insert(f.name.clone(), f);
+        }
+        Ok(())
+    }
+
+    /// Sets the failure time of `key`'s group, creating the group (with
+    /// `push_time_seconds` 0) if needed, unless its timestamp series would
+    /// duplicate another group's: the Go server creates it anyway and then
+    /// fails every scrape and push (spec 2.4 trap); we refuse to.
+    fn record_failure(&mut self, key: &GroupingKey, now: SystemTime, errors: Vec<String>) -> Rejection {
+        let failure = Arc::new(StoredFamily::timestamp_gauge(
+            key,
+            PUSH_FAILURE_TIME,
+            unix_seconds(now),
+            now,
+        ));
+        match self.groups.get_mut(key) {
+            Some(g) => {
+                // Same name, type and series as the gauge it replaces: the index is unchanged.
+                let old = g.families.insert(failure.name.clone(), failure.clone());
+                if self.checked && old.is_none() {
+                    let _ = self.index.check_and_apply(&[], &[&failure]);
+                }
+            }
+            None => {
+                let push_time = Arc::new(StoredFamily::timestamp_gauge(key, PUSH_TIME, 0.0, now));
+                if self.checked {
+                    if self.index.would_duplicate(&push_time) {
+                        return Rejection(errors);
+                    }
+                    if self.index.check_and_apply(&[], &[&push_time, &failure]).is_err() {
+                        return Rejection(errors);
+                    }
+                }
+                let mut group = Group { key: key.clone(), families: Default::default() };
+                group.families.insert(push_time.name.clone(), push_time);
+                group.families.insert(failure.name.clone(), failure);
+                self.groups.insert(key.clone(), group);
+            }
+        }
+        Rejection(errors)
+    }
+
+    /// Deletes exactly `key`'s group; a missing group is a no-op.
+    pub fn delete(&mut self, key: &GroupingKey) {
+        if let Some(g) = self.groups.remove(key) {
+            self.forget(&g);
+        }
+    }
+
+    /// Deletes every group.
+    pub fn wipe(&mut self) {
+        for (_, g) in std::mem::take(&mut self.groups) {
+            self.forget(&g);
+        }
+    }
+
+    fn forget(&self, g: &Group) {
+        if self.checked {
+            let fams: Vec<&StoredFamily> = g.families.values().map(|f| &**f).collect();
+            self.index.remove(&fams);
+        }
+    }
+
+    /// Every stored family of every group (for a scrape).
+    pub fn families(&self) -> Vec<Arc<StoredFamily>> {
+        self.groups.values().flat_map(|g| g.families.values().cloned()).collect()
+    }
+
+    /// Every group with its families (for the API and UI).
+    pub fn groups(&self) -> Vec<GroupView> {
+        self.groups
+            .values()
+            .map(|g| GroupView {
+                key: g.key.clone(),
+                families: g.families.values().cloned().collect(),
+                last_push_successful: g.last_push_successful(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expfmt::text;
+    use sanitize::prepare;
+
+    fn push(shard: &mut Shard, job: &str, replace: bool, body: &str) -> Result<(), Rejection> {
+        let fams = text::parse(body.as_bytes()).unwrap();
+        shard.push(prepare(GroupingKey::new(job, []), replace, fams, SystemTime::now()))
+    }
+
+    fn names(shard: &Shard, job: &str) -> Vec<String> {
+        let g = &shard.groups[&GroupingKey::new(job, [])];
+        g.families.keys().map(|k| k.to_string()).collect()
+    }
+
+    #[test]
+    fn put_replaces_whole_group_post_only_same_names() {
+        let mut s = Shard::new(Arc::default(), true);
+        push(&mut s, "j", true, "a 1\nb 1\n").unwrap();
+        push(&mut s, "j", false, "b 2\nc 3\n").unwrap();
+        assert_eq!(names(&s, "j"), ["a", "b", "c", PUSH_FAILURE_TIME, PUSH_TIME]);
+        push(&mut s, "j", true, "d 1\n").unwrap();
+        assert_eq!(names(&s, "j"), ["d", PUSH_FAILURE_TIME, PUSH_TIME]);
+    }
+
+    #[test]
+    fn failed_push_keeps_metrics_and_records_failure() {
+        let mut s = Shard::new(Arc::default(), true);
+        push(&mut s, "a", true, "# TYPE m gauge\nm 1\n").unwrap();
+        push(&mut s, "b", true, "x 1\n").unwrap();
+        let e = push(&mut s, "b", true, "# TYPE m counter\nm 1\n").unwrap_err();
+        assert!(e.to_string().starts_with("gathered metric family m has type COUNTER"));
+        assert_eq!(names(&s, "b"), ["push_failure_time_seconds", "push_time_seconds", "x"]);
+        let g = &s.groups[&GroupingKey::new("b", [])];
+        assert!(!g.last_push_successful());
+    }
+
+    #[test]
+    fn failure_on_new_group_creates_it_unless_that_would_break_scrapes() {
+        let mut s = Shard::new(Arc::default(), true);
+        push(&mut s, "a", true, "# TYPE m gauge\nm 1\n").unwrap();
+        push(&mut s, "new", true, "# TYPE m counter\nm 1\n").unwrap_err();
+        assert_eq!(names(&s, "new"), ["push_failure_time_seconds", "push_time_seconds"]);
+        // {job="w",instance=""} then {job="w"}: the second's timestamps would duplicate.
+        let key = GroupingKey::new("w", [("instance".into(), "".into())]);
+        let fams = text::parse(b"q 1\n").unwrap();
+        s.push(prepare(key, true, fams, SystemTime::now())).unwrap();
+        push(&mut s, "w", true, "z 1\n").unwrap_err();
+        assert!(!s.groups.contains_key(&GroupingKey::new("w", [])));
+    }
+
+    #[test]
+    fn delete_frees_names_for_other_types() {
+        let mut s = Shard::new(Arc::default(), true);
+        push(&mut s, "a", true, "# TYPE m gauge\nm 1\n").unwrap();
+        s.delete(&GroupingKey::new("a", []));
+        push(&mut s, "b", true, "# TYPE m counter\nm 1\n").unwrap();
+        s.wipe();
+        assert!(s.is_empty());
+        push(&mut s, "c", true, "# TYPE m summary\nm_sum 1\nm_count 1\n").unwrap();
+    }
+
+    #[test]
+    fn unchecked_mode_stores_inconsistent_pushes() {
+        let mut s = Shard::new(Arc::default(), false);
+        push(&mut s, "a", true, "# TYPE m gauge\nm 1\n").unwrap();
+        push(&mut s, "b", true, "# TYPE m counter\nm 1\n").unwrap();
+        assert_eq!(s.len(), 2);
+    }
+}

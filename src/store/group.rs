@@ -1,0 +1,314 @@
+//! A group and the families it stores, rendered at push time.
+//!
+//! Owns the stored (owned, sanitised) form of families and their series and
+//! the text exposition bytes of each series, rendered once when pushed so a
+//! scrape is mostly copying. A stored family is immutable once built and
+//! shared with scrapes through `Arc`.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::expfmt::{MetricType, Value};
+use crate::gofmt::push_expfmt_float;
+use crate::grouping::GroupingKey;
+
+/// Name of the per-group gauge holding the last successful push time.
+pub const PUSH_TIME: &str = "push_time_seconds";
+/// Name of the per-group gauge holding the last failed push time.
+pub const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
+const PUSH_TIME_HELP: &str = "Last Unix time when changing this group in the Pushgateway succeeded.";
+const PUSH_FAILURE_TIME_HELP: &str =
+    "Last Unix time when changing this group in the Pushgateway failed.";
+
+/// One stored series: sanitised labels and value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredSeries {
+    /// Labels sorted by name; grouping labels and `instance` included.
+    pub labels: Box<[(Box<str>, Box<str>)]>,
+    /// The value.
+    pub value: Value,
+}
+
+impl StoredSeries {
+    /// Go's `MetricSorter` order: fewer labels first, then label values
+    /// position by position (labels are sorted by name).
+    pub fn go_cmp(&self, other: &StoredSeries) -> Ordering {
+        self.labels.len().cmp(&other.labels.len()).then_with(|| {
+            for (a, b) in self.labels.iter().zip(other.labels.iter()) {
+                match a.1.cmp(&b.1) {
+                    Ordering::Equal => continue,
+                    o => return o,
+                }
+            }
+            Ordering::Equal
+        })
+    }
+}
+
+/// One stored family with its series rendered as text exposition lines.
+///
+/// INVARIANT: `series` is in [`StoredSeries::go_cmp`] order and
+/// `text[offsets[i]..offsets[i + 1]]` holds the sample lines of `series[i]`.
+#[derive(Debug)]
+pub struct StoredFamily {
+    /// Family name.
+    pub name: Box<str>,
+    /// HELP text, unescaped.
+    pub help: Option<Box<str>>,
+    /// Type.
+    pub typ: MetricType,
+    /// Series in scrape order.
+    pub series: Vec<StoredSeries>,
+    /// Wall time of the push that wrote this family.
+    pub pushed_at: SystemTime,
+    text: Box<[u8]>,
+    offsets: Box<[u32]>,
+}
+
+impl StoredFamily {
+    /// Builds a family, sorting its series and rendering their text lines.
+    pub fn new(
+        name: Box<str>,
+        help: Option<Box<str>>,
+        typ: MetricType,
+        mut series: Vec<StoredSeries>,
+        pushed_at: SystemTime,
+    ) -> StoredFamily {
+        series.sort_by(StoredSeries::go_cmp);
+        let mut text = Vec::with_capacity(series.len() * (name.len() + 48));
+        let mut offsets = Vec::with_capacity(series.len() + 1);
+        for s in &series {
+            offsets.push(text.len() as u32);
+            render_series(&mut text, &name, s);
+        }
+        offsets.push(text.len() as u32);
+        StoredFamily {
+            name,
+            help,
+            typ,
+            series,
+            pushed_at,
+            text: text.into_boxed_slice(),
+            offsets: offsets.into_boxed_slice(),
+        }
+    }
+
+    /// The rendered sample lines of series `i`.
+    pub fn series_text(&self, i: usize) -> &[u8] {
+        &self.text[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+
+    /// The rendered sample lines of all series, in order.
+    pub fn text(&self) -> &[u8] {
+        &self.text
+    }
+
+    /// A gauge family with one series carrying the group's labels.
+    pub fn timestamp_gauge(key: &GroupingKey, name: &str, value: f64, at: SystemTime) -> Self {
+        let help = if name == PUSH_TIME { PUSH_TIME_HELP } else { PUSH_FAILURE_TIME_HELP };
+        let mut labels: Vec<(Box<str>, Box<str>)> =
+            key.labels().iter().map(|(n, v)| (n.as_str().into(), v.as_str().into())).collect();
+        if key.get("instance").is_none() {
+            labels.push(("instance".into(), "".into()));
+            labels.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        let series = StoredSeries { labels: labels.into_boxed_slice(), value: Value::Simple(value) };
+        StoredFamily::new(name.into(), Some(help.into()), MetricType::Gauge, vec![series], at)
+    }
+
+    /// The value of the first series if it is a simple value (timestamp gauges).
+    pub fn first_simple_value(&self) -> Option<f64> {
+        match self.series.first()?.value {
+            Value::Simple(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// A group: its key and its families by name (timestamp gauges included).
+#[derive(Debug)]
+pub struct Group {
+    /// The grouping key.
+    pub key: GroupingKey,
+    /// Families by name.
+    pub families: BTreeMap<Box<str>, Arc<StoredFamily>>,
+}
+
+impl Group {
+    /// Value of `push_time_seconds`, if present.
+    pub fn push_time(&self) -> Option<f64> {
+        self.families.get(PUSH_TIME).and_then(|f| f.first_simple_value())
+    }
+
+    /// Value of `push_failure_time_seconds`, if present.
+    pub fn push_failure_time(&self) -> Option<f64> {
+        self.families.get(PUSH_FAILURE_TIME).and_then(|f| f.first_simple_value())
+    }
+
+    /// The API's `last_push_successful`: false iff the failure time is later.
+    pub fn last_push_successful(&self) -> bool {
+        match (self.push_time(), self.push_failure_time()) {
+            (Some(ok), Some(failed)) => failed <= ok,
+            _ => true,
+        }
+    }
+}
+
+/// Seconds since the Unix epoch as the Go server stores push times (`UnixNano/1e9`).
+pub fn unix_seconds(t: SystemTime) -> f64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as f64 / 1e9,
+        Err(e) => -(e.duration().as_nanos() as f64 / 1e9),
+    }
+}
+
+/// Appends a label value escaped for the text format (`\\`, `\"`, `\n`).
+pub fn push_escaped_label_value(out: &mut Vec<u8>, v: &str) {
+    for &b in v.as_bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b => out.push(b),
+        }
+    }
+}
+
+/// Appends HELP text escaped for the text format (`\\`, `\n`).
+pub fn push_escaped_help(out: &mut Vec<u8>, v: &str) {
+    for &b in v.as_bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b => out.push(b),
+        }
+    }
+}
+
+fn push_sample(
+    out: &mut Vec<u8>,
+    name: &str,
+    suffix: &str,
+    labels: &[(Box<str>, Box<str>)],
+    extra: Option<(&str, f64)>,
+    value: f64,
+) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(suffix.as_bytes());
+    if !labels.is_empty() || extra.is_some() {
+        out.push(b'{');
+        for (i, (n, v)) in labels.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(n.as_bytes());
+            out.extend_from_slice(b"=\"");
+            push_escaped_label_value(out, v);
+            out.push(b'"');
+        }
+        if let Some((n, v)) = extra {
+            if !labels.is_empty() {
+                out.push(b',');
+            }
+            out.extend_from_slice(n.as_bytes());
+            out.extend_from_slice(b"=\"");
+            push_expfmt_float(out, v);
+            out.push(b'"');
+        }
+        out.push(b'}');
+    }
+    out.push(b' ');
+    push_expfmt_float(out, value);
+    out.push(b'\n');
+}
+
+/// Appends the text exposition lines of one series (spec 4.3).
+pub fn render_series(out: &mut Vec<u8>, name: &str, s: &StoredSeries) {
+    match &s.value {
+        Value::Simple(v) => push_sample(out, name, "", &s.labels, None, *v),
+        Value::Summary { count, sum, quantiles } => {
+            for (q, v) in quantiles {
+                push_sample(out, name, "", &s.labels, Some(("quantile", *q)), *v);
+            }
+            push_sample(out, name, "_sum", &s.labels, None, *sum);
+            push_sample(out, name, "_count", &s.labels, None, *count as f64);
+        }
+        Value::Histogram { count, sum, buckets } => {
+            for (le, c) in buckets {
+                push_sample(out, name, "_bucket", &s.labels, Some(("le", *le)), *c as f64);
+            }
+            // Go's text encoder appends the +Inf bucket when it is missing.
+            if !buckets.iter().any(|(le, _)| *le == f64::INFINITY) {
+                let inf = Some(("le", f64::INFINITY));
+                push_sample(out, name, "_bucket", &s.labels, inf, *count as f64);
+            }
+            push_sample(out, name, "_sum", &s.labels, None, *sum);
+            push_sample(out, name, "_count", &s.labels, None, *count as f64);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(labels: &[(&str, &str)], value: Value) -> StoredSeries {
+        StoredSeries {
+            labels: labels.iter().map(|(n, v)| ((*n).into(), (*v).into())).collect(),
+            value,
+        }
+    }
+
+    #[test]
+    fn renders_histogram_with_implicit_inf_bucket() {
+        let s = series(
+            &[("job", "j")],
+            Value::Histogram { count: 3, sum: 2.5, buckets: vec![(0.5, 1)] },
+        );
+        let mut out = Vec::new();
+        render_series(&mut out, "lat", &s);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "lat_bucket{job=\"j\",le=\"0.5\"} 1\nlat_bucket{job=\"j\",le=\"+Inf\"} 3\n\
+             lat_sum{job=\"j\"} 2.5\nlat_count{job=\"j\"} 3\n"
+        );
+    }
+
+    #[test]
+    fn renders_escaped_values_and_summary() {
+        let s = series(
+            &[],
+            Value::Summary { count: 50, sum: 10.0, quantiles: vec![(0.5, 0.2)] },
+        );
+        let mut out = Vec::new();
+        render_series(&mut out, "rpc", &s);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "rpc{quantile=\"0.5\"} 0.2\nrpc_sum 10\nrpc_count 50\n"
+        );
+        let mut out = Vec::new();
+        push_escaped_label_value(&mut out, "a\"b\\c\nd");
+        assert_eq!(out, b"a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn series_sort_by_label_count_then_values() {
+        let a = series(&[("job", "b")], Value::Simple(1.0));
+        let b = series(&[("instance", "a"), ("job", "a")], Value::Simple(1.0));
+        let c = series(&[("instance", "a"), ("job", "b")], Value::Simple(1.0));
+        let f = StoredFamily::new(
+            "m".into(),
+            None,
+            MetricType::Untyped,
+            vec![c, b, a],
+            SystemTime::UNIX_EPOCH,
+        );
+        assert_eq!(
+            String::from_utf8(f.text().to_vec()).unwrap(),
+            "m{job=\"b\"} 1\nm{instance=\"a\",job=\"a\"} 1\nm{instance=\"a\",job=\"b\"} 1\n"
+        );
+        assert_eq!(f.series_text(1), b"m{instance=\"a\",job=\"a\"} 1\n");
+    }
+}

@@ -1,0 +1,377 @@
+//! The store-wide consistency index: what every group holds, by family name.
+//!
+//! The Go Pushgateway checks a push by gathering the whole store with the
+//! push applied (O(store) per push). This index gives the same verdicts in
+//! O(pushed series): per family name it counts, per type, the groups whose
+//! family of that name has series, and per series fingerprint the groups
+//! exposing it. A push is valid iff, after its delta, no name has two types,
+//! no fingerprint is exposed twice, and no histogram/summary name collides
+//! with a `_count`/`_sum`/`_bucket` name (client_golang's gather checks).
+//!
+//! The index is the one structure shared by all shards: the check must be
+//! atomic across names that may be owned by different cores. It is split into
+//! stripes by name hash, each behind its own mutex; a push locks only the
+//! stripes of the names it touches, in ascending order (so no deadlock), for a
+//! time proportional to the pushed body. There is no global lock.
+//!
+//! INVARIANT: counts reflect exactly the families stored in all shards whose
+//! series lists are non-empty (families without series are dropped at scrape).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::expfmt::MetricType;
+use crate::gofmt::quote;
+use crate::store::group::{StoredFamily, StoredSeries};
+use crate::store::route::stable_hash;
+use crate::store::sanitize::duplicate_error;
+
+const STRIPES: usize = 64;
+
+/// The identity of a series within the store: a hash of name and labels.
+///
+/// 64 bits: with 10^6 series the chance of any collision is ~3·10^-8.
+pub fn fingerprint(name: &str, labels: &[(Box<str>, Box<str>)]) -> u64 {
+    stable_hash(&(name, labels))
+}
+
+#[derive(Default)]
+struct NameEntry {
+    /// Per `MetricType as usize`: number of stored families of this name and type.
+    types: [u32; 6],
+    /// Series fingerprint → number of groups exposing it.
+    series: HashMap<u64, u32, ahash::RandomState>,
+}
+
+impl NameEntry {
+    fn is_present(&self) -> bool {
+        self.types.iter().any(|c| *c > 0)
+    }
+}
+
+#[derive(Default)]
+struct Stripe {
+    names: HashMap<Box<str>, NameEntry, ahash::RandomState>,
+}
+
+/// The store-wide consistency index (see the module docs).
+pub struct Index {
+    stripes: Box<[Mutex<Stripe>]>,
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Index { stripes: (0..STRIPES).map(|_| Mutex::default()).collect() }
+    }
+}
+
+fn stripe_of(name: &str) -> usize {
+    (stable_hash(name) % STRIPES as u64) as usize
+}
+
+/// Names whose presence decides the suffix-collision check for `name`.
+fn related_names(name: &str, typ: MetricType, out: &mut Vec<String>) {
+    for suffix in ["_count", "_sum", "_bucket"] {
+        if let Some(base) = name.strip_suffix(suffix) {
+            out.push(base.to_owned());
+        }
+    }
+    if matches!(typ, MetricType::Summary) || typ.is_histogram() {
+        for suffix in ["_count", "_sum", "_bucket"] {
+            out.push(format!("{name}{suffix}"));
+        }
+    }
+}
+
+/// The locked stripes a check works on.
+struct Locked<'a> {
+    guards: Vec<(usize, MutexGuard<'a, Stripe>)>,
+}
+
+impl Locked<'_> {
+    fn entry(&mut self, name: &str) -> &mut NameEntry {
+        let s = stripe_of(name);
+        let (_, guard) = self
+            .guards
+            .iter_mut()
+            .find(|(i, _)| *i == s)
+            .expect("INVARIANT: every touched name's stripe is locked");
+        guard.names.entry(name.into()).or_default()
+    }
+
+    fn get(&self, name: &str) -> Option<&NameEntry> {
+        let s = stripe_of(name);
+        self.guards.iter().find(|(i, _)| *i == s).and_then(|(_, g)| g.names.get(name))
+    }
+
+    fn add(&mut self, fam: &StoredFamily, sign: i32) {
+        if fam.series.is_empty() {
+            return;
+        }
+        let entry = self.entry(&fam.name);
+        let t = &mut entry.types[fam.typ as usize];
+        *t = t.wrapping_add_signed(sign);
+        for s in &fam.series {
+            let fp = fingerprint(&fam.name, &s.labels);
+            let c = entry.series.entry(fp).or_default();
+            *c = c.wrapping_add_signed(sign);
+            if *c == 0 {
+                entry.series.remove(&fp);
+            }
+        }
+        if !entry.is_present() {
+            let name = fam.name.clone();
+            let s = stripe_of(&name);
+            if let Some((_, g)) = self.guards.iter_mut().find(|(i, _)| *i == s) {
+                g.names.remove(&name);
+            }
+        }
+    }
+}
+
+impl Index {
+    fn lock<'a>(&'a self, names: impl Iterator<Item = &'a str>) -> Locked<'a> {
+        let mut ids: Vec<usize> = names.map(stripe_of).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        // Ascending order on every path: two pushes can never wait on each other in a cycle.
+        let guards = ids
+            .into_iter()
+            .map(|i| (i, self.stripes[i].lock().unwrap_or_else(|e| e.into_inner())))
+            .collect();
+        Locked { guards }
+    }
+
+    /// Registers a family the server exposes itself (its name and type are
+    /// fixed for the process lifetime; pushes must agree with the type).
+    pub fn register_own(&self, name: &str, typ: MetricType) {
+        let mut locked = self.lock(std::iter::once(name));
+        let e = locked.entry(name);
+        e.types[typ as usize] += 1;
+    }
+
+    /// Applies the replacement of `removed` by `added` if, afterwards, the
+    /// store is consistent for every added family.
+    ///
+    /// # Errors
+    /// The Go gatherer's messages for every problem found; the index is then
+    /// left unchanged.
+    pub fn check_and_apply(
+        &self,
+        removed: &[&StoredFamily],
+        added: &[&StoredFamily],
+    ) -> Result<(), Vec<String>> {
+        let mut related = Vec::new();
+        for f in added {
+            related_names(&f.name, f.typ, &mut related);
+        }
+        let names = removed
+            .iter()
+            .chain(added.iter())
+            .map(|f| &*f.name)
+            .chain(related.iter().map(String::as_str));
+        let mut locked = self.lock(names);
+        for f in removed {
+            locked.add(f, -1);
+        }
+        for f in added {
+            locked.add(f, 1);
+        }
+        let mut errors = Vec::new();
+        for f in added.iter().filter(|f| !f.series.is_empty()) {
+            check_family(&locked, f, &mut errors);
+        }
+        if !errors.is_empty() {
+            for f in added {
+                locked.add(f, -1);
+            }
+            for f in removed {
+                locked.add(f, 1);
+            }
+            return Err(errors);
+        }
+        Ok(())
+    }
+
+    /// Forgets `removed` (a deleted group's families).
+    pub fn remove(&self, removed: &[&StoredFamily]) {
+        let mut locked = self.lock(removed.iter().map(|f| &*f.name));
+        for f in removed {
+            locked.add(f, -1);
+        }
+    }
+
+    /// Whether any series of `fam` is already exposed by another group.
+    pub fn would_duplicate(&self, fam: &StoredFamily) -> bool {
+        let locked = self.lock(std::iter::once(&*fam.name));
+        let Some(entry) = locked.get(&fam.name) else { return false };
+        fam.series.iter().any(|s| entry.series.contains_key(&fingerprint(&fam.name, &s.labels)))
+    }
+}
+
+fn check_family(locked: &Locked<'_>, f: &StoredFamily, errors: &mut Vec<String>) {
+    let entry = locked.get(&f.name).expect("INVARIANT: an added family with series is indexed");
+    if let Some(other) =
+        (0..6).find(|t| *t != f.typ as usize && entry.types[*t] > 0).map(type_from_index)
+    {
+        errors.push(format!(
+            "gathered metric family {} has type {} but should have {}",
+            f.name,
+            f.typ.as_proto_name(),
+            other.as_proto_name()
+        ));
+        return;
+    }
+    if let Some(s) = f
+        .series
+        .iter()
+        .find(|s| entry.series.get(&fingerprint(&f.name, &s.labels)).is_some_and(|c| *c > 1))
+    {
+        errors.push(duplicate_error(&f.name, f.typ, s));
+        return;
+    }
+    suffix_collisions(locked, f, errors);
+}
+
+/// client_golang's `checkSuffixCollisions`, against what the store holds.
+fn suffix_collisions(locked: &Locked<'_>, f: &StoredFamily, errors: &mut Vec<String>) {
+    let name = &*f.name;
+    let present = |n: &str| locked.get(n).filter(|e| e.is_present());
+    for suffix in ["_count", "_sum", "_bucket"] {
+        let Some(base) = name.strip_suffix(suffix) else { continue };
+        let Some(e) = present(base) else { continue };
+        if e.types[MetricType::Summary as usize] > 0 && suffix != "_bucket" {
+            errors.push(format!(
+                "collected metric named {} collides with previously collected summary named {}",
+                quote(name.as_bytes()),
+                quote(base.as_bytes())
+            ));
+            return;
+        }
+        if e.types[MetricType::Histogram as usize] > 0
+            || e.types[MetricType::GaugeHistogram as usize] > 0
+        {
+            errors.push(format!(
+                "collected metric named {} collides with previously collected histogram named {}",
+                quote(name.as_bytes()),
+                quote(base.as_bytes())
+            ));
+            return;
+        }
+    }
+    let suffixes: &[&str] = match f.typ {
+        MetricType::Summary => &["_count", "_sum"],
+        t if t.is_histogram() => &["_count", "_sum", "_bucket"],
+        _ => &[],
+    };
+    for suffix in suffixes {
+        let other = format!("{name}{suffix}");
+        if present(&other).is_some() {
+            errors.push(format!(
+                "collected histogram or summary named {} collides with previously collected metric named {}",
+                quote(name.as_bytes()),
+                quote(other.as_bytes())
+            ));
+            return;
+        }
+    }
+}
+
+fn type_from_index(i: usize) -> MetricType {
+    match i {
+        0 => MetricType::Counter,
+        1 => MetricType::Gauge,
+        2 => MetricType::Summary,
+        3 => MetricType::Untyped,
+        4 => MetricType::Histogram,
+        _ => MetricType::GaugeHistogram,
+    }
+}
+
+/// Series of `fam` as `(fingerprint, series)` pairs (used by scrape-time
+/// validation in unchecked mode).
+pub fn fingerprints(fam: &StoredFamily) -> impl Iterator<Item = (u64, &StoredSeries)> {
+    fam.series.iter().map(|s| (fingerprint(&fam.name, &s.labels), s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expfmt::Value;
+    use std::time::SystemTime;
+
+    fn fam(name: &str, typ: MetricType, job: &str) -> StoredFamily {
+        let value = match typ {
+            MetricType::Summary => Value::Summary { count: 1, sum: 1.0, quantiles: vec![] },
+            MetricType::Histogram => Value::Histogram { count: 1, sum: 1.0, buckets: vec![] },
+            _ => Value::Simple(1.0),
+        };
+        let s = StoredSeries {
+            labels: vec![("instance".into(), "".into()), ("job".into(), job.into())].into(),
+            value,
+        };
+        StoredFamily::new(name.into(), None, typ, vec![s], SystemTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn type_conflict_across_groups_is_refused() {
+        let idx = Index::default();
+        let a = fam("m", MetricType::Gauge, "g1");
+        idx.check_and_apply(&[], &[&a]).unwrap();
+        let b = fam("m", MetricType::Counter, "g2");
+        let e = idx.check_and_apply(&[], &[&b]).unwrap_err();
+        assert_eq!(e, ["gathered metric family m has type COUNTER but should have GAUGE"]);
+        // Refusal leaves the index as it was: the gauge can still be pushed elsewhere.
+        let c = fam("m", MetricType::Gauge, "g3");
+        idx.check_and_apply(&[], &[&c]).unwrap();
+    }
+
+    #[test]
+    fn replacing_own_family_with_other_type_is_fine() {
+        let idx = Index::default();
+        let a = fam("m", MetricType::Gauge, "g1");
+        idx.check_and_apply(&[], &[&a]).unwrap();
+        let b = fam("m", MetricType::Counter, "g1");
+        idx.check_and_apply(&[&a], &[&b]).unwrap();
+    }
+
+    #[test]
+    fn same_series_from_two_groups_is_a_duplicate() {
+        let idx = Index::default();
+        let a = fam("m", MetricType::Gauge, "w");
+        idx.check_and_apply(&[], &[&a]).unwrap();
+        let b = fam("m", MetricType::Gauge, "w");
+        let e = idx.check_and_apply(&[], &[&b]).unwrap_err();
+        assert!(e[0].ends_with("was collected before with the same name and label values"));
+        assert!(idx.would_duplicate(&b));
+        idx.remove(&[&a]);
+        assert!(!idx.would_duplicate(&b));
+    }
+
+    #[test]
+    fn suffix_collisions_both_ways() {
+        let idx = Index::default();
+        let h = fam("x", MetricType::Histogram, "a");
+        idx.check_and_apply(&[], &[&h]).unwrap();
+        let c = fam("x_count", MetricType::Untyped, "b");
+        let e = idx.check_and_apply(&[], &[&c]).unwrap_err();
+        assert_eq!(e, [r#"collected metric named "x_count" collides with previously collected histogram named "x""#]);
+        let idx = Index::default();
+        idx.check_and_apply(&[], &[&c]).unwrap();
+        let s = fam("x", MetricType::Summary, "a");
+        let e = idx.check_and_apply(&[], &[&s]).unwrap_err();
+        assert!(e[0].starts_with("collected histogram or summary named \"x\" collides"));
+        let b = fam("x_bucket", MetricType::Untyped, "b");
+        idx.check_and_apply(&[], &[&b]).unwrap();
+    }
+
+    #[test]
+    fn own_types_bind_pushes() {
+        let idx = Index::default();
+        idx.register_own("process_open_fds", MetricType::Gauge);
+        let a = fam("process_open_fds", MetricType::Untyped, "a");
+        assert!(idx.check_and_apply(&[], &[&a]).is_err());
+        let b = fam("process_open_fds", MetricType::Gauge, "a");
+        idx.check_and_apply(&[], &[&b]).unwrap();
+    }
+}

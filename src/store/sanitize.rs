@@ -1,0 +1,189 @@
+//! Turning parsed families into stored ones before they reach the owning shard.
+//!
+//! Owns label sanitisation (spec 2.3: grouping labels overwrite body labels,
+//! `instance=""` added, labels sorted) and the consistency checks that need
+//! only the push itself (reserved label names, duplicate series within the
+//! push, timestamps). Runs on the core that received the request, so the
+//! owning shard only does the cheap store-wide part of the check.
+
+use std::collections::HashSet;
+use std::time::SystemTime;
+
+use crate::expfmt::{Family, MetricType, Value};
+use crate::gofmt::{go_float_string, quote};
+use crate::grouping::GroupingKey;
+use crate::store::group::{StoredFamily, StoredSeries, PUSH_FAILURE_TIME, PUSH_TIME};
+use crate::store::index::fingerprint;
+
+/// A push ready to be applied by the shard that owns its group.
+#[derive(Debug)]
+pub struct PreparedPush {
+    /// The group pushed to.
+    pub key: GroupingKey,
+    /// PUT (replace the group) rather than POST (replace same-named families).
+    pub replace: bool,
+    /// Sanitised families, `push_time_seconds`/`push_failure_time_seconds` removed.
+    pub families: Vec<StoredFamily>,
+    /// Some sample carried a timestamp (the push is rejected, spec 2.1 5a).
+    pub has_timestamps: bool,
+    /// Errors found in the push alone; non-empty means rejected.
+    pub errors: Vec<String>,
+    /// When the push was received.
+    pub received: SystemTime,
+}
+
+/// Sanitises `families` for `key` and runs the push-local checks.
+pub fn prepare(
+    key: GroupingKey,
+    replace: bool,
+    families: Vec<Family<'_>>,
+    received: SystemTime,
+) -> PreparedPush {
+    let mut has_timestamps = false;
+    let mut errors = Vec::new();
+    let mut out: Vec<StoredFamily> = Vec::with_capacity(families.len());
+    for fam in families {
+        // Pushed timestamp gauges are overwritten by the server (spec 2.2).
+        if fam.name == PUSH_TIME || fam.name == PUSH_FAILURE_TIME {
+            has_timestamps |= fam.metrics.iter().any(|m| m.timestamp_ms.is_some());
+            continue;
+        }
+        let mut seen = HashSet::with_capacity(fam.metrics.len());
+        let mut series = Vec::with_capacity(fam.metrics.len());
+        for m in fam.metrics {
+            has_timestamps |= m.timestamp_ms.is_some();
+            let mut labels: Vec<(Box<str>, Box<str>)> = Vec::with_capacity(m.labels.len() + 2);
+            for l in m.labels {
+                if key.get(&l.name).is_none() {
+                    labels.push((l.name.into_owned().into(), l.value.into_owned().into()));
+                }
+            }
+            for (n, v) in key.labels() {
+                labels.push((n.as_str().into(), v.as_str().into()));
+            }
+            if !labels.iter().any(|(n, _)| &**n == "instance") {
+                labels.push(("instance".into(), "".into()));
+            }
+            labels.sort_by(|a, b| a.0.cmp(&b.0));
+            let s = StoredSeries { labels: labels.into_boxed_slice(), value: m.value };
+            if let Some((bad, _)) = s.labels.iter().find(|(n, _)| n.starts_with("__")) {
+                errors.push(format!(
+                    "collected metric {} {} has a label with an invalid name: {bad}",
+                    quote(fam.name.as_bytes()),
+                    proto_text(fam.typ, &s)
+                ));
+            }
+            if !seen.insert(fingerprint(&fam.name, &s.labels)) {
+                errors.push(duplicate_error(&fam.name, fam.typ, &s));
+            }
+            series.push(s);
+        }
+        let name: Box<str> = fam.name.into_owned().into();
+        let help = fam.help.map(|h| h.into_owned().into());
+        // A later family of the same name wins, as in the Go server's map (spec 2.2).
+        out.retain(|f| f.name != name);
+        out.push(StoredFamily::new(name, help, fam.typ, series, received));
+    }
+    PreparedPush { key, replace, families: out, has_timestamps, errors, received }
+}
+
+/// The Go server's message for a series seen twice.
+pub fn duplicate_error(name: &str, typ: MetricType, s: &StoredSeries) -> String {
+    format!(
+        "collected metric {} {} was collected before with the same name and label values",
+        quote(name.as_bytes()),
+        proto_text(typ, s)
+    )
+}
+
+/// A protobuf-text-like rendering of a series for error messages, shaped as
+/// the Go server 1.5.1 prints them. Clients must not parse it (spec 2.5).
+pub fn proto_text(typ: MetricType, s: &StoredSeries) -> String {
+    let mut out = String::from("{ ");
+    for (n, v) in s.labels.iter() {
+        out.push_str(&format!("label:<name:{} value:{} > ", quote(n.as_bytes()), quote(v.as_bytes())));
+    }
+    match &s.value {
+        Value::Simple(v) => {
+            let kind = match typ {
+                MetricType::Counter => "counter",
+                MetricType::Gauge => "gauge",
+                _ => "untyped",
+            };
+            out.push_str(&format!("{kind}:<value:{} > ", go_float_string(*v)));
+        }
+        Value::Summary { count, sum, quantiles } => {
+            out.push_str(&format!("summary:<sample_count:{count} sample_sum:{} ", go_float_string(*sum)));
+            for (q, v) in quantiles {
+                out.push_str(&format!(
+                    "quantile:<quantile:{} value:{} > ",
+                    go_float_string(*q),
+                    go_float_string(*v)
+                ));
+            }
+            out.push_str("> ");
+        }
+        Value::Histogram { count, sum, buckets } => {
+            out.push_str(&format!(
+                "histogram:<sample_count:{count} sample_sum:{} ",
+                go_float_string(*sum)
+            ));
+            for (le, c) in buckets {
+                out.push_str(&format!(
+                    "bucket:<cumulative_count:{c} upper_bound:{} > ",
+                    go_float_string(*le)
+                ));
+            }
+            out.push_str("> ");
+        }
+    }
+    out.push('}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expfmt::text;
+
+    fn prep(path_key: GroupingKey, body: &str) -> PreparedPush {
+        let fams = text::parse(body.as_bytes()).unwrap();
+        prepare(path_key, true, fams, SystemTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn grouping_labels_override_body_and_instance_is_added() {
+        let p = prep(GroupingKey::new("j", []), "m{job=\"other\",a=\"1\"} 1\n");
+        let s = &p.families[0].series[0];
+        let labels: Vec<_> = s.labels.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        assert_eq!(labels, ["a=1", "instance=", "job=j"]);
+        assert!(p.errors.is_empty());
+    }
+
+    #[test]
+    fn body_instance_is_kept_without_url_instance() {
+        let p = prep(GroupingKey::new("j", []), "m{instance=\"inbody\"} 1\n");
+        assert_eq!(&*p.families[0].series[0].labels[0].1, "inbody");
+    }
+
+    #[test]
+    fn duplicates_after_overriding_are_errors() {
+        let p = prep(GroupingKey::new("j", []), "d{job=\"a\"} 1\nd{job=\"b\"} 2\n");
+        assert_eq!(p.errors.len(), 1);
+        assert!(p.errors[0].starts_with("collected metric \"d\" { label:<name:\"instance\""));
+        assert!(p.errors[0].ends_with("was collected before with the same name and label values"));
+    }
+
+    #[test]
+    fn reserved_label_names_are_errors() {
+        let p = prep(GroupingKey::new("j", []), "m{__x=\"1\"} 1\n");
+        assert!(p.errors[0].contains("has a label with an invalid name: __x"));
+    }
+
+    #[test]
+    fn timestamps_and_pushed_push_time_are_flagged_and_dropped() {
+        let p = prep(GroupingKey::new("j", []), "m 1 1000\npush_time_seconds 5\n");
+        assert!(p.has_timestamps);
+        assert_eq!(p.families.len(), 1);
+    }
+}
