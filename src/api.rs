@@ -27,6 +27,11 @@ pub fn cors_headers(r: Response) -> Response {
         .with_header("Cache-Control", "no-cache, no-store, must-revalidate")
 }
 
+/// The JSON API envelope; a Go struct, so `status` comes before `data`.
+pub fn envelope(data: &str) -> String {
+    format!("{{\"status\":\"success\",\"data\":{data}}}")
+}
+
 /// Answers one request.
 pub async fn dispatch(core: &Core, head: &Head, body: &[u8]) -> Response {
     let raw_path = head.target.split('?').next().unwrap_or("");

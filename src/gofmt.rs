@@ -158,7 +158,7 @@ mod tests {
         float_1_5e_7: 1.5e-7 => "1.5e-07",
         float_neg_2_5e10: -2.5e10 => "-2.5e+10",
         float_1e100: 1e100 => "1e+100",
-        float_3_14: 3.14 => "3.14",
+        float_3_25: 3.25 => "3.25",
         float_nan: f64::NAN => "NaN",
         float_inf: f64::INFINITY => "+Inf",
         float_neg_inf: f64::NEG_INFINITY => "-Inf",

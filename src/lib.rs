@@ -31,6 +31,8 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod expfmt;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gofmt;
 pub mod grouping;
 pub mod http;

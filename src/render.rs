@@ -46,7 +46,10 @@ pub fn render_text(
     // Own first among equal names so its HELP wins; then a deterministic pick
     // among groups (the Go server picks a random group's HELP, spec 4.2).
     all.sort_by(|a, b| {
-        a.1.name.cmp(&b.1.name).then(b.0.cmp(&a.0)).then_with(|| a.1.series[0].go_cmp(&b.1.series[0]))
+        a.1.name
+            .cmp(&b.1.name)
+            .then(b.0.cmp(&a.0))
+            .then_with(|| a.1.series[0].go_cmp(&b.1.series[0]))
     });
     let mut start = 0;
     while start < all.len() {
@@ -82,7 +85,13 @@ fn render_family(
             }
         }
     }
-    if let Some(help) = &first.help {
+    // Own HELP wins; otherwise the first group (in series order) that gave one.
+    let help = if fams[0].0 {
+        first.help.as_ref()
+    } else {
+        fams.iter().find_map(|(_, f)| f.help.as_ref())
+    };
+    if let Some(help) = help {
         out.extend_from_slice(b"# HELP ");
         out.extend_from_slice(first.name.as_bytes());
         out.push(b' ');
@@ -151,7 +160,10 @@ mod tests {
             vec![s],
             SystemTime::UNIX_EPOCH,
         ));
-        let pushed = stored("a", "# HELP process_open_fds mine\n# TYPE process_open_fds gauge\nprocess_open_fds 1\n");
+        let pushed = stored(
+            "a",
+            "# HELP process_open_fds mine\n# TYPE process_open_fds gauge\nprocess_open_fds 1\n",
+        );
         let text = render(&[own], &pushed, true);
         assert!(text.starts_with(
             "# HELP process_open_fds Number of open file descriptors.\n# TYPE process_open_fds gauge\nprocess_open_fds 3\n"

@@ -171,10 +171,13 @@ impl Core {
         Some(parts.into_iter().flatten().collect())
     }
 
-    /// Every group from every shard (API, UI).
+    /// Every group from every shard (API, UI), sorted by the Go server's
+    /// grouping-key string (spec 1.7).
     pub async fn groups(&self) -> Option<Vec<GroupView>> {
         let parts = self.fan_out(|s| s.borrow().groups(), Message::Groups).await?;
-        Some(parts.into_iter().flatten().collect())
+        let mut groups: Vec<GroupView> = parts.into_iter().flatten().collect();
+        groups.sort_by_cached_key(|g| g.key.canonical());
+        Some(groups)
     }
 }
 
@@ -203,7 +206,8 @@ impl std::error::Error for Error {
 
 /// Resolves a Go-style listen address (`:9091`, `host:port`).
 fn resolve(addr: &str) -> Result<Vec<SocketAddr>, Error> {
-    let err = |source| Error { op: "while resolving listen address", detail: addr.to_owned(), source };
+    let err =
+        |source| Error { op: "while resolving listen address", detail: addr.to_owned(), source };
     let spelled = if addr.starts_with(':') { format!("[::]{addr}") } else { addr.to_owned() };
     let addrs: Vec<SocketAddr> = spelled.to_socket_addrs().map_err(err)?.collect();
     if addrs.is_empty() {
@@ -294,14 +298,21 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), Error> {
                 let (shared, mesh, draining, bound_tx) = ctx;
                 core_main(ShardId(i as u16), addrs, shared, mesh, inbox, draining, bound_tx)
             })
-            .map_err(|source| Error { op: "while starting core thread", detail: i.to_string(), source })?;
+            .map_err(|source| Error {
+                op: "while starting core thread",
+                detail: i.to_string(),
+                source,
+            })?;
         threads.push(t);
         if i == 0 {
             // Wait for core 0's result before spawning the others.
             match bound_rx.recv() {
                 Ok(Ok(a)) => {
                     for addr in &a {
-                        log::info("Listening on", &[("address", addr), ("driver", &driver), ("cores", &n)]);
+                        log::info(
+                            "Listening on",
+                            &[("address", addr), ("driver", &driver), ("cores", &n)],
+                        );
                     }
                     let _ = bound_tx.send(Ok(a));
                 }
@@ -342,7 +353,11 @@ fn core_main(
     let mut rt = match rt {
         Ok(rt) => rt,
         Err(source) => {
-            let _ = bound_tx.send(Err(Error { op: "while building runtime", detail: format!("core {}", id.0), source }));
+            let _ = bound_tx.send(Err(Error {
+                op: "while building runtime",
+                detail: format!("core {}", id.0),
+                source,
+            }));
             return;
         }
     };

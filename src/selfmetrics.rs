@@ -196,11 +196,18 @@ impl Collector for ProcessCollector {
             let m = enc.encode_descriptor(name, help, None, PcType::Gauge)?;
             ConstGauge::new(v).encode(m)
         };
-        gauge(&mut encoder, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.", started)?;
+        gauge(
+            &mut encoder,
+            "process_start_time_seconds",
+            "Start time of the process since unix epoch in seconds.",
+            started,
+        )?;
         if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
             // Fields after the parenthesised command name; see proc(5).
-            let fields: Vec<&str> =
-                stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .map(|(_, r)| r.split_whitespace().collect())
+                .unwrap_or_default();
             let num = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
             let cpu = (num(11) + num(12)) / CLOCK_TICKS;
             let m = encoder.encode_descriptor(
@@ -210,8 +217,18 @@ impl Collector for ProcessCollector {
                 PcType::Counter,
             )?;
             ConstCounter::new(cpu).encode(m)?;
-            gauge(&mut encoder, "process_virtual_memory_bytes", "Virtual memory size in bytes.", num(20))?;
-            gauge(&mut encoder, "process_resident_memory_bytes", "Resident memory size in bytes.", num(21) * PAGE_SIZE)?;
+            gauge(
+                &mut encoder,
+                "process_virtual_memory_bytes",
+                "Virtual memory size in bytes.",
+                num(20),
+            )?;
+            gauge(
+                &mut encoder,
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes.",
+                num(21) * PAGE_SIZE,
+            )?;
         }
         if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
             let open = dir.count() as f64;
@@ -224,7 +241,12 @@ impl Collector for ProcessCollector {
                 .and_then(|l| l.split_whitespace().nth(3))
                 .and_then(|v| v.parse::<f64>().ok());
             if let Some(max) = max {
-                gauge(&mut encoder, "process_max_fds", "Maximum number of open file descriptors.", max)?;
+                gauge(
+                    &mut encoder,
+                    "process_max_fds",
+                    "Maximum number of open file descriptors.",
+                    max,
+                )?;
             }
         }
         Ok(())
@@ -246,7 +268,10 @@ mod tests {
             if name.starts_with("process_") && !cfg!(target_os = "linux") {
                 continue;
             }
-            let f = fams.iter().find(|f| &*f.name == *name).unwrap_or_else(|| panic!("{name} in {names:?}"));
+            let f = fams
+                .iter()
+                .find(|f| &*f.name == *name)
+                .unwrap_or_else(|| panic!("{name} in {names:?}"));
             assert_eq!(f.typ, *typ, "{name}");
         }
         let req = fams.iter().find(|f| &*f.name == "pushgateway_http_requests_total").unwrap();

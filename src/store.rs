@@ -84,9 +84,11 @@ impl Shard {
     pub fn push(&mut self, p: PreparedPush) -> Result<(), Rejection> {
         let now = p.received;
         if p.has_timestamps {
-            return Err(self.record_failure(&p.key, now, vec![
-                "pushed metrics must not have timestamps".to_owned(),
-            ]));
+            return Err(self.record_failure(
+                &p.key,
+                now,
+                vec!["pushed metrics must not have timestamps".to_owned()],
+            ));
         }
         if self.checked && !p.errors.is_empty() {
             return Err(self.record_failure(&p.key, now, p.errors));
@@ -106,9 +108,19 @@ impl Shard {
             }
         }
         let mut added: Vec<Arc<StoredFamily>> = p.families.into_iter().map(Arc::new).collect();
-        added.push(Arc::new(StoredFamily::timestamp_gauge(&p.key, PUSH_TIME, unix_seconds(now), now)));
+        added.push(Arc::new(StoredFamily::timestamp_gauge(
+            &p.key,
+            PUSH_TIME,
+            unix_seconds(now),
+            now,
+        )));
         if existing.is_none_or(|g| !g.families.contains_key(PUSH_FAILURE_TIME)) {
-            added.push(Arc::new(StoredFamily::timestamp_gauge(&p.key, PUSH_FAILURE_TIME, 0.0, now)));
+            added.push(Arc::new(StoredFamily::timestamp_gauge(
+                &p.key,
+                PUSH_FAILURE_TIME,
+                0.0,
+                now,
+            )));
         }
         if self.checked {
             let r: Vec<&StoredFamily> = removed.iter().map(|f| &**f).collect();
@@ -134,13 +146,14 @@ impl Shard {
     /// `push_time_seconds` 0) if needed, unless its timestamp series would
     /// duplicate another group's: the Go server creates it anyway and then
     /// fails every scrape and push (spec 2.4 trap); we refuse to.
-    fn record_failure(&mut self, key: &GroupingKey, now: SystemTime, errors: Vec<String>) -> Rejection {
-        let failure = Arc::new(StoredFamily::timestamp_gauge(
-            key,
-            PUSH_FAILURE_TIME,
-            unix_seconds(now),
-            now,
-        ));
+    fn record_failure(
+        &mut self,
+        key: &GroupingKey,
+        now: SystemTime,
+        errors: Vec<String>,
+    ) -> Rejection {
+        let failure =
+            Arc::new(StoredFamily::timestamp_gauge(key, PUSH_FAILURE_TIME, unix_seconds(now), now));
         match self.groups.get_mut(key) {
             Some(g) => {
                 // Same name, type and series as the gauge it replaces: the index is unchanged.

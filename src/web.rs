@@ -28,11 +28,10 @@ pub fn escape(s: &str) -> String {
 
 /// Renders the page.
 pub async fn handle(core: &Core) -> Response {
-    let Some(mut groups) = core.groups().await else {
+    let Some(groups) = core.groups().await else {
         return Error::Unavailable.response();
     };
-    // Spec 1.7: groups sorted by grouping-key string.
-    groups.sort_by(|a, b| a.key.canonical().cmp(&b.key.canonical()));
+    // Spec 1.7: groups sorted by grouping-key string (as `groups()` returns them).
     let mut h = String::with_capacity(4096 + groups.len() * 512);
     h.push_str(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Pushgate</title>\
@@ -41,12 +40,18 @@ pub async fn handle(core: &Core) -> Response {
          padding:0 .3em;margin-right:.2em}.job{background:#fd7}.fail{color:#b00}\
          td{padding:0 .5em}</style></head><body><h1>Pushgate</h1>",
     );
-    let _ = write!(h, "<p>{} group(s). Started {}.</p>", groups.len(), rfc3339_nano(core.shared.started));
+    let _ = write!(
+        h,
+        "<p>{} group(s). Started {}.</p>",
+        groups.len(),
+        rfc3339_nano(core.shared.started)
+    );
     for g in &groups {
         h.push_str("<details><summary>");
         for (n, v) in g.key.labels() {
             let class = if n == "job" { "b job" } else { "b" };
-            let _ = write!(h, "<span class=\"{class}\">{}=&quot;{}&quot;</span>", escape(n), escape(v));
+            let _ =
+                write!(h, "<span class=\"{class}\">{}=&quot;{}&quot;</span>", escape(n), escape(v));
         }
         if !g.last_push_successful {
             h.push_str(" <span class=\"fail\">Last push failed!</span>");

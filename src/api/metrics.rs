@@ -1,7 +1,7 @@
 //! GET `/api/v1/metrics` (spec 1.5): every group with its families as JSON.
 
-use crate::api::cors_headers;
 use crate::api::json::{push_sorted_object, string};
+use crate::api::{cors_headers, envelope};
 use crate::expfmt::Value;
 use crate::gofmt::go_float_string;
 use crate::http::response::Response;
@@ -79,11 +79,10 @@ pub fn group_json(g: &GroupView) -> String {
 
 /// Serves the groups document.
 pub async fn handle(core: &Core) -> Response {
-    let Some(mut groups) = core.groups().await else {
+    let Some(groups) = core.groups().await else {
         return Error::Unavailable.response();
     };
     // The Go server's order is random (map iteration); ours is the key order.
-    groups.sort_by(|a, b| a.key.canonical().cmp(&b.key.canonical()));
     let mut data = String::from("[");
     for (i, g) in groups.iter().enumerate() {
         if i > 0 {
@@ -92,8 +91,7 @@ pub async fn handle(core: &Core) -> Response {
         data.push_str(&group_json(g));
     }
     data.push(']');
-    let mut body = String::new();
-    push_sorted_object(&mut body, [("data", data), ("status", string("success"))]);
+    let body = envelope(&data);
     cors_headers(Response {
         status: 200,
         headers: vec![("Content-Type", "application/json".to_owned())],

@@ -116,7 +116,9 @@ mod tests {
         assert!(is_protobuf(Some(
             "Application/Vnd.Google.Protobuf;encoding=delimited;proto=io.prometheus.client.MetricFamily"
         )));
-        assert!(!is_protobuf(Some("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily")));
+        assert!(!is_protobuf(Some(
+            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily"
+        )));
         assert!(!is_protobuf(Some("text/plain; version=0.0.4")));
         assert!(!is_protobuf(None));
     }

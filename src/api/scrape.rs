@@ -22,7 +22,9 @@ pub async fn handle(core: &Core, _head: &Head) -> Response {
     let validate = core.shared.config.disable_consistency_check;
     let mut body = Vec::with_capacity(stored.len() * 128 + 4096);
     match render_text(&own, &stored, validate, &mut body) {
-        Ok(()) => Response { status: 200, headers: vec![("Content-Type", TEXT_0_0_4.to_owned())], body },
+        Ok(()) => {
+            Response { status: 200, headers: vec![("Content-Type", TEXT_0_0_4.to_owned())], body }
+        }
         Err(e) => Error::Scrape(e).response(),
     }
 }

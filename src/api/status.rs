@@ -1,7 +1,7 @@
 //! GET `/api/v1/status` (spec 1.5): build information, flags, start time.
 
-use crate::api::cors_headers;
 use crate::api::json::{push_sorted_object, string};
+use crate::api::{cors_headers, envelope};
 use crate::http::response::Response;
 use crate::runtime::Core;
 use crate::timefmt::rfc3339_nano;
@@ -27,7 +27,10 @@ fn build_information() -> String {
 pub fn handle(core: &Core) -> Response {
     let shared = &core.shared;
     let mut flags = String::new();
-    push_sorted_object(&mut flags, shared.config.flags.iter().map(|(k, v)| (k.as_str(), string(v))));
+    push_sorted_object(
+        &mut flags,
+        shared.config.flags.iter().map(|(k, v)| (k.as_str(), string(v))),
+    );
     let mut data = String::new();
     push_sorted_object(
         &mut data,
@@ -37,8 +40,7 @@ pub fn handle(core: &Core) -> Response {
             ("start_time", string(&rfc3339_nano(shared.started))),
         ],
     );
-    let mut body = String::new();
-    push_sorted_object(&mut body, [("data", data), ("status", string("success"))]);
+    let body = envelope(&data);
     cors_headers(Response {
         status: 200,
         headers: vec![("Content-Type", "application/json".to_owned())],

@@ -48,7 +48,10 @@ impl Error {
                     request::Error::HeadTooLarge => 431,
                     request::Error::BodyTooLarge => 413,
                 };
-                Response::error(status, &format!("{status} {}: {e}", crate::http::response::reason(status)))
+                Response::error(
+                    status,
+                    &format!("{status} {}: {e}", crate::http::response::reason(status)),
+                )
             }
             // Go's net/http answers a malformed target with this plain body.
             Error::BadTarget => Response::error(400, "400 Bad Request"),

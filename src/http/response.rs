@@ -112,7 +112,9 @@ mod tests {
         let mut out = Vec::new();
         Response::error(404, "404 page not found").render(true, SystemTime::UNIX_EPOCH, &mut out);
         let s = String::from_utf8(out).unwrap();
-        assert!(s.starts_with("HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\n"));
+        assert!(
+            s.starts_with("HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\n")
+        );
         assert!(s.contains("X-Content-Type-Options: nosniff\r\n"));
         assert!(s.ends_with("Content-Length: 19\r\n\r\n404 page not found\n"));
     }

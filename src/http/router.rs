@@ -216,10 +216,17 @@ mod tests {
         let c = cfg();
         assert_eq!(
             route(&c, "PUT", b"/metrics/job/a/instance/b"),
-            Resolution::Handle(Route::Push { job: b"a", job_base64: false, labels: b"/instance/b" })
+            Resolution::Handle(Route::Push {
+                job: b"a",
+                job_base64: false,
+                labels: b"/instance/b"
+            })
         );
         assert_eq!(route(&c, "GET", b"/metrics/job/x"), Resolution::MethodNotAllowed(PUSH_ALLOW));
-        assert_eq!(route(&c, "POST", b"/metrics/job/"), Resolution::Redirect(307, "/metrics/job".into()));
+        assert_eq!(
+            route(&c, "POST", b"/metrics/job/"),
+            Resolution::Redirect(307, "/metrics/job".into())
+        );
         assert_eq!(route(&c, "PUT", b"/metrics/job"), Resolution::NotFound);
     }
 
@@ -237,7 +244,10 @@ mod tests {
             route(&c, "DELETE", b"/-/quit"),
             Resolution::MethodNotAllowed("GET, OPTIONS, POST, PUT")
         );
-        assert_eq!(route(&c, "POST", b"/api/v1/admin/wipe"), Resolution::MethodNotAllowed("OPTIONS, PUT"));
+        assert_eq!(
+            route(&c, "POST", b"/api/v1/admin/wipe"),
+            Resolution::MethodNotAllowed("OPTIONS, PUT")
+        );
         let no_admin = Config::default();
         assert_eq!(route(&no_admin, "PUT", b"/api/v1/admin/wipe"), Resolution::NotFound);
     }

@@ -18,7 +18,8 @@ use crate::grouping::GroupingKey;
 pub const PUSH_TIME: &str = "push_time_seconds";
 /// Name of the per-group gauge holding the last failed push time.
 pub const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
-const PUSH_TIME_HELP: &str = "Last Unix time when changing this group in the Pushgateway succeeded.";
+const PUSH_TIME_HELP: &str =
+    "Last Unix time when changing this group in the Pushgateway succeeded.";
 const PUSH_FAILURE_TIME_HELP: &str =
     "Last Unix time when changing this group in the Pushgateway failed.";
 
@@ -114,7 +115,8 @@ impl StoredFamily {
             labels.push(("instance".into(), "".into()));
             labels.sort_by(|a, b| a.0.cmp(&b.0));
         }
-        let series = StoredSeries { labels: labels.into_boxed_slice(), value: Value::Simple(value) };
+        let series =
+            StoredSeries { labels: labels.into_boxed_slice(), value: Value::Simple(value) };
         StoredFamily::new(name.into(), Some(help.into()), MetricType::Gauge, vec![series], at)
     }
 
@@ -278,10 +280,7 @@ mod tests {
 
     #[test]
     fn renders_escaped_values_and_summary() {
-        let s = series(
-            &[],
-            Value::Summary { count: 50, sum: 10.0, quantiles: vec![(0.5, 0.2)] },
-        );
+        let s = series(&[], Value::Summary { count: 50, sum: 10.0, quantiles: vec![(0.5, 0.2)] });
         let mut out = Vec::new();
         render_series(&mut out, "rpc", &s);
         assert_eq!(

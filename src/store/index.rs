@@ -355,7 +355,12 @@ mod tests {
         idx.check_and_apply(&[], &[&h]).unwrap();
         let c = fam("x_count", MetricType::Untyped, "b");
         let e = idx.check_and_apply(&[], &[&c]).unwrap_err();
-        assert_eq!(e, [r#"collected metric named "x_count" collides with previously collected histogram named "x""#]);
+        assert_eq!(
+            e,
+            [
+                r#"collected metric named "x_count" collides with previously collected histogram named "x""#
+            ]
+        );
         let idx = Index::default();
         idx.check_and_apply(&[], &[&c]).unwrap();
         let s = fam("x", MetricType::Summary, "a");

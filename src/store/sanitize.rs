@@ -101,7 +101,11 @@ pub fn duplicate_error(name: &str, typ: MetricType, s: &StoredSeries) -> String 
 pub fn proto_text(typ: MetricType, s: &StoredSeries) -> String {
     let mut out = String::from("{ ");
     for (n, v) in s.labels.iter() {
-        out.push_str(&format!("label:<name:{} value:{} > ", quote(n.as_bytes()), quote(v.as_bytes())));
+        out.push_str(&format!(
+            "label:<name:{} value:{} > ",
+            quote(n.as_bytes()),
+            quote(v.as_bytes())
+        ));
     }
     match &s.value {
         Value::Simple(v) => {
@@ -113,7 +117,10 @@ pub fn proto_text(typ: MetricType, s: &StoredSeries) -> String {
             out.push_str(&format!("{kind}:<value:{} > ", go_float_string(*v)));
         }
         Value::Summary { count, sum, quantiles } => {
-            out.push_str(&format!("summary:<sample_count:{count} sample_sum:{} ", go_float_string(*sum)));
+            out.push_str(&format!(
+                "summary:<sample_count:{count} sample_sum:{} ",
+                go_float_string(*sum)
+            ));
             for (q, v) in quantiles {
                 out.push_str(&format!(
                     "quantile:<quantile:{} value:{} > ",

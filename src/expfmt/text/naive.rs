@@ -263,12 +263,7 @@ impl<'a> P<'a> {
             }
         }
         self.mf = self.fams.len();
-        self.fams.push(NFamily {
-            name: name.clone(),
-            help: None,
-            typ: None,
-            metrics: Vec::new(),
-        });
+        self.fams.push(NFamily { name: name.clone(), help: None, typ: None, metrics: Vec::new() });
         self.by_name.insert(name, self.mf);
     }
 
@@ -362,11 +357,7 @@ impl<'a> P<'a> {
                 if self.typ().is_none() {
                     self.fams[self.mf].typ = Some(MetricType::Untyped);
                 }
-                self.metric = NMetric {
-                    labels: Vec::new(),
-                    value: NVal::None,
-                    ts: None,
-                };
+                self.metric = NMetric { labels: Vec::new(), value: NVal::None, ts: None };
                 self.skip_if_blank();
                 if self.failed() {
                     return St::Done;
@@ -374,13 +365,9 @@ impl<'a> P<'a> {
                 St::ReadingLabels
             }
             St::ReadingLabels => {
-                if matches!(
-                    self.typ(),
-                    Some(MetricType::Summary) | Some(MetricType::Histogram)
-                ) {
+                if matches!(self.typ(), Some(MetricType::Summary) | Some(MetricType::Histogram)) {
                     self.labels_map = BTreeMap::new();
-                    self.labels_map
-                        .insert("__name__".into(), self.fams[self.mf].name.clone());
+                    self.labels_map.insert("__name__".into(), self.fams[self.mf].name.clone());
                     self.quantile = f64::NAN;
                     self.bucket = f64::NAN;
                 }
@@ -416,13 +403,11 @@ impl<'a> P<'a> {
                     return St::Done;
                 }
                 let t = self.typ();
-                self.pair_appended = !(t == Some(MetricType::Summary)
-                    && self.pair_name == "quantile")
-                    && !(t == Some(MetricType::Histogram) && self.pair_name == "le");
+                let special = (t == Some(MetricType::Summary) && self.pair_name == "quantile")
+                    || (t == Some(MetricType::Histogram) && self.pair_name == "le");
+                self.pair_appended = !special;
                 if self.pair_appended {
-                    self.metric
-                        .labels
-                        .push((self.pair_name.clone(), String::new()));
+                    self.metric.labels.push((self.pair_name.clone(), String::new()));
                 }
                 self.skip_if_blank();
                 if self.failed() {
@@ -477,8 +462,7 @@ impl<'a> P<'a> {
                             }
                         }
                     } else {
-                        self.labels_map
-                            .insert(self.pair_name.clone(), value.clone());
+                        self.labels_map.insert(self.pair_name.clone(), value.clone());
                     }
                 }
                 if t == Some(MetricType::Histogram) {
@@ -491,8 +475,7 @@ impl<'a> P<'a> {
                             }
                         }
                     } else {
-                        self.labels_map
-                            .insert(self.pair_name.clone(), value.clone());
+                        self.labels_map.insert(self.pair_name.clone(), value.clone());
                     }
                 }
                 self.skip_blank_tab();
@@ -529,8 +512,7 @@ impl<'a> P<'a> {
                         Some(i) => self.metric_idx = i,
                         None => {
                             self.metric_idx = self.fams[self.mf].metrics.len();
-                            self.series
-                                .push((self.mf, self.labels_map.clone(), self.metric_idx));
+                            self.series.push((self.mf, self.labels_map.clone(), self.metric_idx));
                             let m = self.metric.clone();
                             self.fams[self.mf].metrics.push(m);
                         }
@@ -606,9 +588,7 @@ impl<'a> P<'a> {
                 if self.failed() {
                     return St::Done;
                 }
-                let ts = std::str::from_utf8(&self.token)
-                    .ok()
-                    .and_then(|s| s.parse::<i64>().ok());
+                let ts = std::str::from_utf8(&self.token).ok().and_then(|s| s.parse::<i64>().ok());
                 let Some(ts) = ts else {
                     let d = quote(&self.token);
                     self.perr(ErrorKind::InvalidTimestamp, d);
@@ -695,11 +675,7 @@ pub(super) fn parse(body: &[u8]) -> Result<Vec<Family<'static>>, Error> {
         fams: Vec::new(),
         by_name: HashMap::new(),
         mf: 0,
-        metric: NMetric {
-            labels: Vec::new(),
-            value: NVal::None,
-            ts: None,
-        },
+        metric: NMetric { labels: Vec::new(), value: NVal::None, ts: None },
         metric_idx: 0,
         pair_name: String::new(),
         pair_appended: false,
@@ -725,13 +701,7 @@ pub(super) fn parse(body: &[u8]) -> Result<Vec<Family<'static>>, Error> {
                 detail: String::new(),
             })
         }
-        Some(Ev::Parse(kind, detail)) => {
-            return Err(Error {
-                line: p.line,
-                kind,
-                detail,
-            })
-        }
+        Some(Ev::Parse(kind, detail)) => return Err(Error { line: p.line, kind, detail }),
         Some(Ev::Other) | None => {}
     }
     Ok(p.fams
@@ -739,9 +709,7 @@ pub(super) fn parse(body: &[u8]) -> Result<Vec<Family<'static>>, Error> {
         .filter(|f| !f.metrics.is_empty())
         .map(|f| Family {
             name: Cow::Owned(f.name),
-            help: f
-                .help
-                .map(|h| Cow::Owned(String::from_utf8_lossy(&h).into_owned())),
+            help: f.help.map(|h| Cow::Owned(String::from_utf8_lossy(&h).into_owned())),
             typ: f.typ.unwrap_or(MetricType::Untyped),
             metrics: f
                 .metrics
@@ -750,28 +718,17 @@ pub(super) fn parse(body: &[u8]) -> Result<Vec<Family<'static>>, Error> {
                     labels: m
                         .labels
                         .into_iter()
-                        .map(|(n, v)| Label {
-                            name: Cow::Owned(n),
-                            value: Cow::Owned(v),
-                        })
+                        .map(|(n, v)| Label { name: Cow::Owned(n), value: Cow::Owned(v) })
                         .collect(),
                     value: match m.value {
-                        NVal::None => Value::Histogram {
-                            count: 0,
-                            sum: 0.0,
-                            buckets: Vec::new(),
-                        },
+                        NVal::None => Value::Histogram { count: 0, sum: 0.0, buckets: Vec::new() },
                         NVal::Simple(v) => Value::Simple(v),
-                        NVal::Summary(count, sum, quantiles) => Value::Summary {
-                            count,
-                            sum,
-                            quantiles,
-                        },
-                        NVal::Histogram(count, sum, buckets) => Value::Histogram {
-                            count,
-                            sum,
-                            buckets,
-                        },
+                        NVal::Summary(count, sum, quantiles) => {
+                            Value::Summary { count, sum, quantiles }
+                        }
+                        NVal::Histogram(count, sum, buckets) => {
+                            Value::Histogram { count, sum, buckets }
+                        }
                     },
                     timestamp_ms: m.ts,
                 })

@@ -1,0 +1,159 @@
+//! Entry points shared by the cargo-fuzz targets (`fuzz/`) and by the
+//! corpus-replay test, so CI exercises every committed input without nightly.
+//!
+//! Each function panics exactly when the property it checks is violated.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::expfmt::{text, Family};
+use crate::grouping::path::{format_push_path, parse_push_path};
+use crate::grouping::GroupingKey;
+use crate::http::request::{decode_chunked, parse_head, BodyFraming, Status};
+use crate::store::group::{push_escaped_help, render_series, StoredSeries};
+
+/// Renders parsed families back to text exposition (HELP, TYPE, samples).
+pub fn render_families(families: &[Family<'_>], out: &mut Vec<u8>) {
+    for f in families {
+        if let Some(help) = &f.help {
+            out.extend_from_slice(b"# HELP ");
+            out.extend_from_slice(f.name.as_bytes());
+            out.push(b' ');
+            push_escaped_help(out, help);
+            out.push(b'\n');
+        }
+        out.extend_from_slice(b"# TYPE ");
+        out.extend_from_slice(f.name.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(f.typ.as_text().as_bytes());
+        out.push(b'\n');
+        for m in &f.metrics {
+            let s = StoredSeries {
+                labels: m
+                    .labels
+                    .iter()
+                    .map(|l| (l.name.as_ref().into(), l.value.as_ref().into()))
+                    .collect(),
+                value: m.value.clone(),
+            };
+            render_series(out, &f.name, &s);
+        }
+    }
+}
+
+/// Text parser: never panics, and parse → render → parse → render is a fixpoint.
+pub fn text_parse(data: &[u8]) {
+    let Ok(families) = text::parse(data) else { return };
+    let mut first = Vec::new();
+    render_families(&families, &mut first);
+    let again = text::parse(&first).expect("rendered output must parse");
+    let mut second = Vec::new();
+    render_families(&again, &mut second);
+    assert_eq!(
+        String::from_utf8_lossy(&first),
+        String::from_utf8_lossy(&second),
+        "render(parse(render(parse(x)))) must equal render(parse(x))"
+    );
+}
+
+/// Grouping path: never panics, and a parsed key formats and parses back to itself.
+pub fn grouping_path(data: &[u8]) {
+    let (b64, rest) = match data.split_first() {
+        Some((flag, rest)) => (flag & 1 == 1, rest),
+        None => return,
+    };
+    let end = rest.iter().position(|b| *b == b'/').unwrap_or(rest.len());
+    let (job, labels) = rest.split_at(end);
+    let Ok(key) = parse_push_path(job, b64, labels) else { return };
+    assert_round_trip(&key);
+}
+
+fn assert_round_trip(key: &GroupingKey) {
+    let path = format_push_path(key);
+    let rest = path.strip_prefix("/job@base64/").expect("formatted paths start with job@base64");
+    let job_len = rest.find('/').unwrap_or(rest.len());
+    let again = parse_push_path(&rest.as_bytes()[..job_len], true, &rest.as_bytes()[job_len..])
+        .expect("formatted path must parse");
+    assert_eq!(&again, key);
+}
+
+/// HTTP framing: byte 0 picks a split point; the request fed in two reads
+/// frames exactly as when fed at once, and never panics.
+pub fn http_request(data: &[u8]) {
+    let Some((split, wire)) = data.split_first() else { return };
+    let whole = frame(wire);
+    let cut = (*split as usize).min(wire.len());
+    if let Ok(Some(first)) = frame(&wire[..cut]) {
+        // Framing is decided by a prefix: a request complete in the first read
+        // must be the same request when everything arrives at once.
+        assert_eq!(Ok(Some(first)), whole);
+    }
+}
+
+type Framed = Result<Option<(String, String, Vec<u8>, usize)>, crate::http::request::Error>;
+
+fn frame(wire: &[u8]) -> Framed {
+    let (head, len, framing) = match parse_head(wire)? {
+        Status::Complete(h) => h,
+        Status::Partial => return Ok(None),
+    };
+    let rest = &wire[len..];
+    match framing {
+        BodyFraming::Length(n) if rest.len() >= n => {
+            Ok(Some((head.method, head.target, rest[..n].to_vec(), len + n)))
+        }
+        BodyFraming::Length(_) => Ok(None),
+        BodyFraming::Chunked => match decode_chunked(rest)? {
+            Status::Complete((body, used)) => {
+                Ok(Some((head.method, head.target, body, len + used)))
+            }
+            Status::Partial => Ok(None),
+        },
+    }
+}
+
+/// Push path end to end without the network: parse, sanitise, store, render.
+pub fn push_and_scrape(data: &[u8]) {
+    let Ok(families) = text::parse(data) else { return };
+    let mut shard = crate::store::Shard::new(Arc::default(), true);
+    let key = GroupingKey::new("fuzz", []);
+    let p = crate::store::sanitize::prepare(key, true, families, SystemTime::UNIX_EPOCH);
+    let _ = shard.push(p);
+    let mut out = Vec::new();
+    crate::render::render_text(&[], &shard.families(), true, &mut out)
+        .expect("a consistent store always renders");
+    text::parse(&out).expect("a scrape must parse");
+}
+
+#[cfg(test)]
+mod tests {
+    //! Replays every committed fuzz corpus file (no nightly needed).
+    use super::*;
+
+    fn replay(target: &str, f: fn(&[u8])) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.unwrap().path();
+            f(&std::fs::read(&path).unwrap());
+            n += 1;
+        }
+        assert!(n > 0, "no corpus files in {}", dir.display());
+    }
+
+    #[test]
+    fn corpus_text_parse() {
+        replay("text_parse", text_parse);
+        replay("push_and_scrape", push_and_scrape);
+    }
+
+    #[test]
+    fn corpus_grouping_path() {
+        replay("grouping_path", grouping_path);
+    }
+
+    #[test]
+    fn corpus_http_request() {
+        replay("http_request", http_request);
+    }
+}

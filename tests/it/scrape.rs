@@ -1,0 +1,91 @@
+use crate::util::Server;
+
+#[test]
+fn families_sorted_once_with_help_and_series_ordered() {
+    let s = Server::start(&["--runtime.cores=3"]);
+    s.req("PUT", "/metrics/job/b", "# HELP m A gauge.\n# TYPE m gauge\nm 2\nz 1\n");
+    s.req("PUT", "/metrics/job/a/instance/x", "# TYPE m gauge\nm{extra=\"1\"} 1\nA 5\n");
+    s.req("PUT", "/metrics/job/a", "# TYPE m gauge\nm 3\n");
+    let text = s.scrape();
+    let m_start = text.find("# HELP m A gauge.\n# TYPE m gauge\n").expect(&text);
+    let m_lines: Vec<&str> = text[m_start..].lines().skip(2).take(3).collect();
+    assert_eq!(
+        m_lines,
+        [
+            "m{instance=\"\",job=\"a\"} 3",
+            "m{instance=\"\",job=\"b\"} 2",
+            "m{extra=\"1\",instance=\"x\",job=\"a\"} 1"
+        ],
+        "{text}"
+    );
+    assert!(text.find("# TYPE A ").unwrap() < m_start, "byte order: A < m");
+    assert_eq!(text.matches("# TYPE m ").count(), 1);
+}
+
+#[test]
+fn floats_and_histograms_render_as_go_does() {
+    let s = Server::start(&[]);
+    let body = "a 1e6\nb 0.00001\nc 1234567\nd -0\n# TYPE h histogram\nh_bucket{le=\"1.0\"} 1\nh_sum 2\nh_count 3\n";
+    assert_eq!(s.req("PUT", "/metrics/job/f", body).status, 200);
+    let text = s.scrape();
+    for want in [
+        "a{instance=\"\",job=\"f\"} 1e+06\n",
+        "b{instance=\"\",job=\"f\"} 1e-05\n",
+        "c{instance=\"\",job=\"f\"} 1.234567e+06\n",
+        "d{instance=\"\",job=\"f\"} 0\n",
+        "h_bucket{instance=\"\",job=\"f\",le=\"1\"} 1\nh_bucket{instance=\"\",job=\"f\",le=\"+Inf\"} 3\n",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in {text}");
+    }
+}
+
+#[test]
+fn scrape_has_own_metrics_and_content_type() {
+    let s = Server::start(&[]);
+    s.req("PUT", "/metrics/job/x", "a 1\n");
+    let r = s.req("GET", "/metrics", "");
+    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    let text = r.text();
+    assert!(text.contains("# TYPE pushgateway_http_requests_total counter\n"), "{text}");
+    assert!(
+        text.contains(
+            "pushgateway_http_requests_total{code=\"200\",handler=\"push\",method=\"put\"} 1\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE process_start_time_seconds gauge\n"), "{text}");
+    assert!(text.contains("pushgateway_build_info{"), "{text}");
+}
+
+#[test]
+fn route_prefix_and_telemetry_path_move_the_routes() {
+    let s = Server::start(&["--web.route-prefix=/pg", "--web.telemetry-path=/scrape"]);
+    assert_eq!(s.req("PUT", "/pg/metrics/job/p", "a 1\n").status, 200);
+    assert_eq!(s.req("GET", "/metrics", "").status, 404);
+    let r = s.req("GET", "/pg/scrape", "");
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("a{instance=\"\",job=\"p\"} 1"));
+    assert_eq!(s.req("GET", "/pg/-/healthy", "").text(), "OK");
+    let r = s.req("GET", "/pg", "");
+    assert_eq!((r.status, r.header("location")), (301, Some("/pg/")));
+}
+
+#[test]
+fn repeated_listen_addresses_all_serve() {
+    let s = Server::start(&["--web.listen-address=127.0.0.1:0"]);
+    let log = s.log();
+    let addrs: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split("address=").nth(1))
+        .map(|a| a.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(addrs.len(), 2, "{log}");
+    for a in addrs {
+        let mut conn = std::net::TcpStream::connect(a).unwrap();
+        use std::io::{Read, Write};
+        conn.write_all(b"GET /-/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        conn.read_to_string(&mut out).unwrap();
+        assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
+    }
+}
