@@ -145,7 +145,7 @@ mod tests {
         assert_eq!(
             render(&[], &all, true),
             "# TYPE A untyped\nA{instance=\"\",job=\"a\"} 1\n\
-             # TYPE m gauge\nm{instance=\"\",job=\"a\"} 1\nm{instance=\"\",job=\"b\"} 2\n\
+             # HELP m from b\n# TYPE m gauge\nm{instance=\"\",job=\"a\"} 1\nm{instance=\"\",job=\"b\"} 2\n\
              # TYPE z untyped\nz{instance=\"\",job=\"b\"} 1\n"
         );
     }

@@ -42,6 +42,28 @@ cargo build --release --quiet
 python3 ../shared/conformance/pgdiff.py --target target/release/pushgate \
     --skip protobuf-push,go-client-protobuf-push-and-delete,gzip-request-body,scrape-content-negotiation,scrape-gzip
 
+step "Python prometheus_client against the real binary"
+python3 -c 'import prometheus_client' 2>/dev/null \
+    || pip install -q prometheus_client 2>/dev/null \
+    || pip install -q --break-system-packages prometheus_client
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+target/release/pushgate --web.listen-address="127.0.0.1:$PORT" 2>/dev/null &
+PG_PID=$!
+trap 'kill "$PG_PID" 2>/dev/null || true' EXIT
+python3 - "$PORT" <<'PY'
+import sys, time, urllib.request
+for _ in range(200):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/-/ready", timeout=1)
+        break
+    except OSError:
+        time.sleep(0.05)
+PY
+python3 tests/python_client.py "127.0.0.1:$PORT"
+kill "$PG_PID"
+wait "$PG_PID" || true
+trap - EXIT
+
 if [ "$CI_MODE" = 1 ]; then
     step "fuzz smoke run (nightly, bounded)"
     if ! command -v cargo-fuzz >/dev/null 2>&1; then
