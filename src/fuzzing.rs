@@ -35,6 +35,7 @@ pub fn render_families(families: &[Family<'_>], out: &mut Vec<u8>) {
                     .map(|l| (l.name.as_ref().into(), l.value.as_ref().into()))
                     .collect(),
                 value: m.value.clone(),
+                raw_value: None,
             };
             render_series(out, &f.name, &s);
         }

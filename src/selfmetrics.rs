@@ -145,6 +145,7 @@ impl SelfMetrics {
                             .map(|l| (l.name.into_owned().into(), l.value.into_owned().into()))
                             .collect(),
                         value: m.value,
+                        raw_value: None,
                     })
                     .collect();
                 let help = f.help.map(|h| h.into_owned().into());

@@ -100,6 +100,12 @@ pub struct Metric<'buf> {
     pub value: Value,
     /// Timestamp in milliseconds if the pusher sent one.
     pub timestamp_ms: Option<i64>,
+    /// For protobuf pushes: the encoded value fields of the `Metric` message
+    /// (everything but labels and timestamp: the gauge/counter/summary/
+    /// untyped/histogram sub-message, with native histogram parts, exemplars
+    /// and created timestamps), re-emitted verbatim on protobuf scrapes so
+    /// nothing the text model cannot hold is lost.
+    pub raw_value: Option<&'buf [u8]>,
 }
 
 /// One metric family: a name, optional HELP, a type and its series.
@@ -113,4 +119,10 @@ pub struct Family<'buf> {
     pub typ: MetricType,
     /// Series in pushed order.
     pub metrics: Vec<Metric<'buf>>,
+    /// Problems the Go server reports only when it gathers the store (spec
+    /// 2.5: e.g. a protobuf metric whose value does not match the family type,
+    /// an invalid label name, a non-UTF-8 label value). Non-empty means the
+    /// store rejects the push with these messages (recording a failure time),
+    /// rather than the parser refusing it with a 400 before the store.
+    pub problems: Vec<String>,
 }

@@ -366,6 +366,7 @@ impl<'buf> Parser<'buf> {
             help: None,
             typ: MetricType::Untyped,
             metrics: Vec::new(),
+            problems: Vec::new(),
         });
         self.meta.push(Meta::default());
         self.by_name.insert(name, fam);
@@ -534,6 +535,7 @@ impl<'buf> Parser<'buf> {
                     labels,
                     value: Value::Simple(v),
                     timestamp_ms: timestamp,
+                    raw_value: None,
                 });
             }
             MetricType::GaugeHistogram => {
@@ -541,6 +543,7 @@ impl<'buf> Parser<'buf> {
                     labels,
                     value: empty_histogram(),
                     timestamp_ms: timestamp,
+                    raw_value: None,
                 });
             }
             MetricType::Summary | MetricType::Histogram => {
@@ -596,7 +599,7 @@ impl<'buf> Parser<'buf> {
         } else {
             empty_histogram()
         };
-        family.metrics.push(Metric { labels, value, timestamp_ms: None });
+        family.metrics.push(Metric { labels, value, timestamp_ms: None, raw_value: None });
         slot.push(idx);
         meta.last_series = Some(idx);
         idx

@@ -30,6 +30,9 @@ pub struct StoredSeries {
     pub labels: Box<[(Box<str>, Box<str>)]>,
     /// The value.
     pub value: Value,
+    /// Encoded protobuf value fields when pushed as protobuf (see
+    /// [`crate::expfmt::Metric::raw_value`]); `None` for text pushes.
+    pub raw_value: Option<Box<[u8]>>,
 }
 
 impl StoredSeries {
@@ -115,8 +118,11 @@ impl StoredFamily {
             labels.push(("instance".into(), "".into()));
             labels.sort_by(|a, b| a.0.cmp(&b.0));
         }
-        let series =
-            StoredSeries { labels: labels.into_boxed_slice(), value: Value::Simple(value) };
+        let series = StoredSeries {
+            labels: labels.into_boxed_slice(),
+            value: Value::Simple(value),
+            raw_value: None,
+        };
         StoredFamily::new(name.into(), Some(help.into()), MetricType::Gauge, vec![series], at)
     }
 
@@ -260,6 +266,7 @@ mod tests {
         StoredSeries {
             labels: labels.iter().map(|(n, v)| ((*n).into(), (*v).into())).collect(),
             value,
+            raw_value: None,
         }
     }
 

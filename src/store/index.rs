@@ -309,6 +309,7 @@ mod tests {
         let s = StoredSeries {
             labels: vec![("instance".into(), "".into()), ("job".into(), job.into())].into(),
             value,
+            raw_value: None,
         };
         StoredFamily::new(name.into(), None, typ, vec![s], SystemTime::UNIX_EPOCH)
     }

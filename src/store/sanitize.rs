@@ -11,6 +11,7 @@ use std::time::SystemTime;
 
 use crate::expfmt::{Family, MetricType, Value};
 use crate::gofmt::{go_float_string, quote};
+use crate::grouping::path::is_valid_label_name;
 use crate::grouping::GroupingKey;
 use crate::store::group::{StoredFamily, StoredSeries, PUSH_FAILURE_TIME, PUSH_TIME};
 use crate::store::index::fingerprint;
@@ -48,6 +49,7 @@ pub fn prepare(
             has_timestamps |= fam.metrics.iter().any(|m| m.timestamp_ms.is_some());
             continue;
         }
+        errors.extend(fam.problems);
         let mut seen = HashSet::with_capacity(fam.metrics.len());
         let mut series = Vec::with_capacity(fam.metrics.len());
         for m in fam.metrics {
@@ -65,8 +67,14 @@ pub fn prepare(
                 labels.push(("instance".into(), "".into()));
             }
             labels.sort_by(|a, b| a.0.cmp(&b.0));
-            let s = StoredSeries { labels: labels.into_boxed_slice(), value: m.value };
-            if let Some((bad, _)) = s.labels.iter().find(|(n, _)| n.starts_with("__")) {
+            let s = StoredSeries {
+                labels: labels.into_boxed_slice(),
+                value: m.value,
+                raw_value: m.raw_value.map(Box::from),
+            };
+            // Text-format names are valid by construction; protobuf ones need checking.
+            let invalid = |n: &str| n.starts_with("__") || !is_valid_label_name(n.as_bytes());
+            if let Some((bad, _)) = s.labels.iter().find(|(n, _)| invalid(n)) {
                 errors.push(format!(
                     "collected metric {} {} has a label with an invalid name: {bad}",
                     quote(fam.name.as_bytes()),

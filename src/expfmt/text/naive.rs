@@ -711,6 +711,7 @@ pub(super) fn parse(body: &[u8]) -> Result<Vec<Family<'static>>, Error> {
             name: Cow::Owned(f.name),
             help: f.help.map(|h| Cow::Owned(String::from_utf8_lossy(&h).into_owned())),
             typ: f.typ.unwrap_or(MetricType::Untyped),
+            problems: Vec::new(),
             metrics: f
                 .metrics
                 .into_iter()
@@ -731,6 +732,7 @@ pub(super) fn parse(body: &[u8]) -> Result<Vec<Family<'static>>, Error> {
                         }
                     },
                     timestamp_ms: m.ts,
+                    raw_value: None,
                 })
                 .collect(),
         })
