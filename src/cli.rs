@@ -66,6 +66,9 @@ pub struct Args {
     /// Output format of log messages: logfmt, json.
     #[arg(long = "log.format", default_value = "logfmt")]
     log_format: String,
+    /// Largest decompressed push body in bytes; larger is answered 413.
+    #[arg(long = "runtime.max-decompressed-bytes", default_value_t = 128 << 20)]
+    max_decompressed_bytes: usize,
     /// Number of cores (one runtime and store shard each); 0 = all available.
     #[arg(long = "runtime.cores", default_value_t = 0)]
     cores: usize,
@@ -89,11 +92,6 @@ impl Args {
         }
         if self.systemd_socket {
             return Err("--web.systemd-socket is not supported".to_owned());
-        }
-        if !self.persistence_file.is_empty() {
-            return Err("--persistence.file is not supported yet; refusing to start rather than \
-                        silently keeping pushes only in memory"
-                .to_owned());
         }
         if self.enable_utf8_names {
             return Err("--push.enable-utf8-names is not supported yet".to_owned());
@@ -144,6 +142,7 @@ impl Args {
             ("log.level", self.log_level.clone()),
             ("log.format", self.log_format.clone()),
             ("runtime.cores", cores.to_string()),
+            ("runtime.max-decompressed-bytes", self.max_decompressed_bytes.to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -160,6 +159,7 @@ impl Args {
             persistence_interval,
             log_level,
             log_format,
+            max_decompressed_bytes: self.max_decompressed_bytes,
             cores,
             flags,
         })
@@ -207,7 +207,6 @@ mod tests {
 
     #[test]
     fn unsupported_features_refuse_to_start() {
-        assert!(config(&["--persistence.file=/tmp/x"]).is_err());
         assert!(config(&["--web.config.file=/tmp/x"]).is_err());
     }
 }

@@ -53,6 +53,8 @@ pub struct Config {
     pub log_level: LogLevel,
     /// `--log.format`.
     pub log_format: LogFormat,
+    /// Largest decompressed push body (`--runtime.max-decompressed-bytes`).
+    pub max_decompressed_bytes: usize,
     /// Number of shards (one thread and runtime each; `--runtime.cores`).
     pub cores: usize,
     /// Flag values as the status API shows them (name without `--` → value).
@@ -73,6 +75,7 @@ impl Default for Config {
             persistence_interval: Duration::from_secs(300),
             log_level: LogLevel::Info,
             log_format: LogFormat::Logfmt,
+            max_decompressed_bytes: 128 << 20,
             cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             flags: BTreeMap::new(),
         }

@@ -5,6 +5,7 @@
 //! Rendering of stored data lives in `store` and `render`, not here.
 
 pub mod family;
+pub mod format;
 pub mod text;
 
 pub use family::{Family, Label, Metric, MetricType, Value};

@@ -3,6 +3,7 @@
 //! Owns HTTP/1.1 only (keep-alive, pipelining, Content-Length and chunked
 //! bodies, `Expect: 100-continue`). Pushgateway semantics live in `api`.
 
+pub mod coding;
 pub mod conn;
 pub mod error;
 pub mod request;

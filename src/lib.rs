@@ -37,6 +37,7 @@ pub mod gofmt;
 pub mod grouping;
 pub mod http;
 pub mod log;
+pub mod persist;
 pub mod render;
 pub mod runtime;
 pub mod selfmetrics;

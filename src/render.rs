@@ -24,26 +24,53 @@ impl std::fmt::Display for Error {
     }
 }
 
-/// Renders `own` (the server's metrics) and `stored` families as text 0.0.4.
+/// One family of the scrape: every group's family of that name.
+pub struct Merged<'a> {
+    /// Family name.
+    pub name: &'a str,
+    /// HELP: the server's own, else the first group's (in series order) that has one.
+    pub help: Option<&'a str>,
+    /// Type (of the first family; all agree unless unchecked mode stored a conflict).
+    pub typ: crate::expfmt::MetricType,
+    /// The groups' families, non-empty, own first.
+    pub parts: Vec<&'a StoredFamily>,
+}
+
+impl<'a> Merged<'a> {
+    /// Every series with its rendered text, in Go's `MetricSorter` order.
+    pub fn series(&self) -> Vec<(&'a StoredSeries, &'a [u8])> {
+        let mut series: Vec<(&StoredSeries, &[u8])> = self
+            .parts
+            .iter()
+            .flat_map(|f| f.series.iter().enumerate().map(|(i, s)| (s, f.series_text(i))))
+            .collect();
+        if self.parts.len() > 1 {
+            series.sort_by(|a, b| a.0.go_cmp(b.0));
+        }
+        series
+    }
+}
+
+/// Merges the server's own families and the stored ones by name (spec 4.1),
+/// families without series dropped, sorted by name.
 ///
 /// With `validate`, type conflicts and duplicate series are reported as
 /// errors instead of being served (the index prevents both in checked mode).
 ///
 /// # Errors
 /// [`Error`] naming the first inconsistency when `validate` is set.
-pub fn render_text(
-    own: &[Arc<StoredFamily>],
-    stored: &[Arc<StoredFamily>],
+pub fn merge<'a>(
+    own: &'a [Arc<StoredFamily>],
+    stored: &'a [Arc<StoredFamily>],
     validate: bool,
-    out: &mut Vec<u8>,
-) -> Result<(), Error> {
+) -> Result<Vec<Merged<'a>>, Error> {
     let mut all: Vec<(bool, &StoredFamily)> = own
         .iter()
         .map(|f| (true, &**f))
         .chain(stored.iter().map(|f| (false, &**f)))
         .filter(|(_, f)| !f.series.is_empty())
         .collect();
-    // Own first among equal names so its HELP wins; then a deterministic pick
+    // Own first among equal names so its HELP wins; then a deterministic order
     // among groups (the Go server picks a random group's HELP, spec 4.2).
     all.sort_by(|a, b| {
         a.1.name
@@ -51,71 +78,98 @@ pub fn render_text(
             .then(b.0.cmp(&a.0))
             .then_with(|| a.1.series[0].go_cmp(&b.1.series[0]))
     });
+    let mut out = Vec::new();
     let mut start = 0;
     while start < all.len() {
         let name = &all[start].1.name;
         let end = start + all[start..].iter().take_while(|(_, f)| f.name == *name).count();
-        render_family(&all[start..end], validate, out)?;
+        let fams = &all[start..end];
+        if validate {
+            validate_family(fams)?;
+        }
+        let first = fams[0].1;
+        let help = if fams[0].0 {
+            first.help.as_deref()
+        } else {
+            fams.iter().find_map(|(_, f)| f.help.as_deref())
+        };
+        out.push(Merged {
+            name,
+            help,
+            typ: first.typ,
+            parts: fams.iter().map(|(_, f)| *f).collect(),
+        });
         start = end;
+    }
+    Ok(out)
+}
+
+fn validate_family(fams: &[(bool, &StoredFamily)]) -> Result<(), Error> {
+    let first = fams[0].1;
+    if let Some((_, other)) = fams.iter().find(|(_, f)| f.typ != first.typ) {
+        return Err(Error(format!(
+            "gathered metric family {} has type {} but should have {}",
+            first.name,
+            other.typ.as_proto_name(),
+            first.typ.as_proto_name()
+        )));
+    }
+    let mut seen = HashSet::new();
+    for (_, f) in fams {
+        for (fp, s) in fingerprints(f) {
+            if !seen.insert(fp) {
+                return Err(Error(duplicate_error(&f.name, f.typ, s)));
+            }
+        }
     }
     Ok(())
 }
 
-fn render_family(
-    fams: &[(bool, &StoredFamily)],
+/// Renders merged families as text 0.0.4.
+pub fn write_text(merged: &[Merged<'_>], out: &mut Vec<u8>) {
+    for m in merged {
+        if let Some(help) = m.help {
+            out.extend_from_slice(b"# HELP ");
+            out.extend_from_slice(m.name.as_bytes());
+            out.push(b' ');
+            push_escaped_help(out, help);
+            out.push(b'\n');
+        }
+        out.extend_from_slice(b"# TYPE ");
+        out.extend_from_slice(m.name.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(m.typ.as_text().as_bytes());
+        out.push(b'\n');
+        if let [only] = m.parts.as_slice() {
+            out.extend_from_slice(only.text());
+            continue;
+        }
+        for (_, text) in m.series() {
+            out.extend_from_slice(text);
+        }
+    }
+}
+
+/// Renders `own` (the server's metrics) and `stored` families as text 0.0.4.
+///
+/// # Errors
+/// See [`merge`].
+pub fn render_text(
+    own: &[Arc<StoredFamily>],
+    stored: &[Arc<StoredFamily>],
     validate: bool,
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
-    let first = fams[0].1;
-    if validate {
-        if let Some((_, other)) = fams.iter().find(|(_, f)| f.typ != first.typ) {
-            return Err(Error(format!(
-                "gathered metric family {} has type {} but should have {}",
-                first.name,
-                other.typ.as_proto_name(),
-                first.typ.as_proto_name()
-            )));
-        }
-        let mut seen = HashSet::new();
-        for (_, f) in fams {
-            for (fp, s) in fingerprints(f) {
-                if !seen.insert(fp) {
-                    return Err(Error(duplicate_error(&f.name, f.typ, s)));
-                }
-            }
-        }
-    }
-    // Own HELP wins; otherwise the first group (in series order) that gave one.
-    let help = if fams[0].0 {
-        first.help.as_ref()
-    } else {
-        fams.iter().find_map(|(_, f)| f.help.as_ref())
-    };
-    if let Some(help) = help {
-        out.extend_from_slice(b"# HELP ");
-        out.extend_from_slice(first.name.as_bytes());
-        out.push(b' ');
-        push_escaped_help(out, help);
-        out.push(b'\n');
-    }
-    out.extend_from_slice(b"# TYPE ");
-    out.extend_from_slice(first.name.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(first.typ.as_text().as_bytes());
-    out.push(b'\n');
-    if let [(_, only)] = fams {
-        out.extend_from_slice(only.text());
-        return Ok(());
-    }
-    let mut series: Vec<(&StoredSeries, &[u8])> = fams
-        .iter()
-        .flat_map(|(_, f)| f.series.iter().enumerate().map(|(i, s)| (s, f.series_text(i))))
-        .collect();
-    series.sort_by(|a, b| a.0.go_cmp(b.0));
-    for (_, text) in series {
-        out.extend_from_slice(text);
-    }
+    write_text(&merge(own, stored, validate)?, out);
     Ok(())
+}
+
+/// Renders merged families as delimited protobuf `MetricFamily` messages.
+pub fn write_protobuf(merged: &[Merged<'_>], out: &mut Vec<u8>) {
+    for m in merged {
+        let series: Vec<&StoredSeries> = m.series().into_iter().map(|(s, _)| s).collect();
+        let _ = (series, &out); // TEMP until render::proto lands
+    }
 }
 
 #[cfg(test)]

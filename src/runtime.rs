@@ -9,8 +9,9 @@ pub mod mesh;
 
 use std::cell::{Cell, RefCell};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -20,7 +21,7 @@ use crate::config::Config;
 use crate::grouping::GroupingKey;
 use crate::log;
 use crate::selfmetrics::SelfMetrics;
-use crate::store::group::StoredFamily;
+use crate::store::group::{Group, StoredFamily};
 use crate::store::index::Index;
 use crate::store::route::{shard_for, ShardId};
 use crate::store::sanitize::PreparedPush;
@@ -171,6 +172,27 @@ impl Core {
         Some(parts.into_iter().flatten().collect())
     }
 
+    /// Total mutations applied by all shards so far.
+    pub async fn changes(&self) -> Option<u64> {
+        let parts = self.fan_out(|s| s.borrow().changes(), Message::Changes).await?;
+        Some(parts.into_iter().sum())
+    }
+
+    /// A complete snapshot file image, each shard serialising its own groups.
+    pub async fn snapshot(&self) -> Option<Vec<u8>> {
+        let parts =
+            self.fan_out(|s| mesh::snapshot_records(&s.borrow()), Message::Snapshot).await?;
+        let mut file = Vec::with_capacity(parts.iter().map(|(b, _)| b.len()).sum::<usize>() + 64);
+        crate::persist::codec::write_header(&mut file);
+        let mut n = 0;
+        for (bytes, count) in parts {
+            file.extend_from_slice(&bytes);
+            n += count;
+        }
+        crate::persist::codec::write_end(&mut file, n);
+        Some(file)
+    }
+
     /// Every group from every shard (API, UI), sorted by the Go server's
     /// grouping-key string (spec 1.7).
     pub async fn groups(&self) -> Option<Vec<GroupView>> {
@@ -241,7 +263,21 @@ fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, Error> {
     Ok(out)
 }
 
-/// Runs the server until `shutdown` is triggered, then drains and returns.
+/// What a core thread starts with.
+struct CoreStart {
+    id: ShardId,
+    addrs: Vec<SocketAddr>,
+    shared: Arc<Shared>,
+    mesh: Mesh,
+    inbox: flume::Receiver<Message>,
+    restored: Vec<Group>,
+    draining: Arc<AtomicUsize>,
+    finished: Arc<AtomicBool>,
+    bound_tx: flume::Sender<Result<Vec<SocketAddr>, Error>>,
+}
+
+/// Runs the server until `shutdown` is triggered, then drains, writes a
+/// last snapshot (with persistence) and returns.
 ///
 /// # Errors
 /// [`Error`] if an address cannot be resolved or bound.
@@ -250,6 +286,13 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), Error> {
     let mut wanted = Vec::new();
     for a in &config.listen_addresses {
         wanted.extend(resolve(a)?);
+    }
+    // Restore before listening (spec 5), spread over the owning shards.
+    let mut restored: Vec<Vec<Group>> = (0..n).map(|_| Vec::new()).collect();
+    if !config.persistence_file.is_empty() {
+        for g in crate::persist::load(Path::new(&config.persistence_file)) {
+            restored[shard_for(&g.key, n).0 as usize].push(g);
+        }
     }
     let index = Arc::new(Index::default());
     if !config.disable_consistency_check {
@@ -265,66 +308,60 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), Error> {
     });
     let (mesh, inboxes) = Mesh::new(n);
     let draining = Arc::new(AtomicUsize::new(n));
+    let finished = Arc::new(AtomicBool::new(false));
     let driver = if monoio::utils::detect_uring() { "io_uring" } else { "epoll" };
     // Core 0 binds first so port 0 resolves to one concrete port the other
     // cores then share through SO_REUSEPORT.
     let (bound_tx, bound_rx) = flume::bounded::<Result<Vec<SocketAddr>, Error>>(1);
     let mut threads: Vec<std::thread::JoinHandle<()>> = Vec::with_capacity(n);
-    let mut inboxes = inboxes.into_iter();
-    for i in 0..n {
-        let inbox = inboxes.next().expect("one inbox per shard");
-        let addrs = if i == 0 {
-            wanted.clone()
-        } else {
-            match bound_rx.recv() {
-                Ok(Ok(a)) => {
-                    let _ = bound_tx.send(Ok(a.clone()));
-                    a
-                }
-                Ok(Err(e)) => {
-                    shutdown.trigger();
-                    for t in threads {
-                        let _ = t.join();
-                    }
-                    return Err(e);
-                }
-                Err(_) => break,
-            }
+    let fail = |threads: Vec<std::thread::JoinHandle<()>>, e: Error| {
+        shutdown.trigger();
+        for t in threads {
+            let _ = t.join();
+        }
+        Err(e)
+    };
+    let mut bound: Vec<SocketAddr> = Vec::new();
+    for (i, (inbox, restored)) in inboxes.into_iter().zip(restored).enumerate() {
+        let start = CoreStart {
+            id: ShardId(i as u16),
+            addrs: if i == 0 { wanted.clone() } else { bound.clone() },
+            shared: shared.clone(),
+            mesh: mesh.clone(),
+            inbox,
+            restored,
+            draining: draining.clone(),
+            finished: finished.clone(),
+            bound_tx: bound_tx.clone(),
         };
-        let ctx = (shared.clone(), mesh.clone(), draining.clone(), bound_tx.clone());
         let t = std::thread::Builder::new()
             .name(format!("pushgate-core-{i}"))
-            .spawn(move || {
-                let (shared, mesh, draining, bound_tx) = ctx;
-                core_main(ShardId(i as u16), addrs, shared, mesh, inbox, draining, bound_tx)
-            })
+            .spawn(move || core_main(start))
             .map_err(|source| Error {
                 op: "while starting core thread",
                 detail: i.to_string(),
                 source,
-            })?;
-        threads.push(t);
-        if i == 0 {
-            // Wait for core 0's result before spawning the others.
-            match bound_rx.recv() {
-                Ok(Ok(a)) => {
+            });
+        match t {
+            Ok(t) => threads.push(t),
+            Err(e) => return fail(threads, e),
+        }
+        // Every core reports whether it could bind; core 0 also reports the
+        // concrete addresses the others must bind.
+        match bound_rx.recv() {
+            Ok(Ok(a)) => {
+                if i == 0 {
                     for addr in &a {
                         log::info(
                             "Listening on",
                             &[("address", addr), ("driver", &driver), ("cores", &n)],
                         );
                     }
-                    let _ = bound_tx.send(Ok(a));
+                    bound = a;
                 }
-                Ok(Err(e)) => {
-                    shutdown.trigger();
-                    for t in threads {
-                        let _ = t.join();
-                    }
-                    return Err(e);
-                }
-                Err(_) => break,
             }
+            Ok(Err(e)) => return fail(threads, e),
+            Err(_) => break,
         }
     }
     drop(mesh);
@@ -335,16 +372,9 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), Error> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
-fn core_main(
-    id: ShardId,
-    addrs: Vec<SocketAddr>,
-    shared: Arc<Shared>,
-    mesh: Mesh,
-    inbox: flume::Receiver<Message>,
-    draining: Arc<AtomicUsize>,
-    bound_tx: flume::Sender<Result<Vec<SocketAddr>, Error>>,
-) {
+fn core_main(start: CoreStart) {
+    let CoreStart { id, addrs, shared, mesh, inbox, restored, draining, finished, bound_tx } =
+        start;
     let _ = monoio::utils::bind_to_cpu_set([id.0 as usize % num_cpus()]);
     let rt = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
         .with_entries(1024)
@@ -369,23 +399,25 @@ fn core_main(
                 return;
             }
         };
-        if id.0 == 0 {
-            let bound = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
-            let _ = bound_tx.send(Ok(bound));
-        }
+        let bound = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
+        let _ = bound_tx.send(Ok(bound));
         drop(bound_tx);
+        let mut shard = Shard::new(shared.index.clone(), !shared.config.disable_consistency_check);
+        shard.restore(restored);
         let core = Rc::new(Core {
             id,
-            shard: RefCell::new(Shard::new(
-                shared.index.clone(),
-                !shared.config.disable_consistency_check,
-            )),
+            shard: RefCell::new(shard),
             mesh,
             shared: shared.clone(),
             connections: Cell::new(0),
         });
         let inbox_core = core.clone();
         monoio::spawn(async move { mesh::serve_inbox(&inbox_core.shard, inbox).await });
+        let persister = (id.0 == 0 && !shared.config.persistence_file.is_empty())
+            .then(|| Rc::new(Persister::new(&shared.config)));
+        if let Some(p) = &persister {
+            monoio::spawn(p.clone().run(core.clone()));
+        }
         let mut accept_loops = Vec::new();
         for l in listeners {
             let core = core.clone();
@@ -394,17 +426,94 @@ fn core_main(
         for a in accept_loops {
             a.await;
         }
-        // Drain: let open requests finish, then wait for the other cores so
-        // their in-flight requests can still reach this shard.
+        // Drain: let open requests finish; keep serving the inbox until every
+        // core has drained (their in-flight requests may still need this
+        // shard) and core 0 has written the last snapshot.
         let deadline = std::time::Instant::now() + DRAIN_TIMEOUT;
         while core.connections.get() > 0 && std::time::Instant::now() < deadline {
             monoio::time::sleep(Duration::from_millis(5)).await;
         }
         draining.fetch_sub(1, Ordering::AcqRel);
-        while draining.load(Ordering::Acquire) > 0 && std::time::Instant::now() < deadline {
-            monoio::time::sleep(Duration::from_millis(5)).await;
+        if id.0 == 0 {
+            while draining.load(Ordering::Acquire) > 0 && std::time::Instant::now() < deadline {
+                monoio::time::sleep(Duration::from_millis(5)).await;
+            }
+            if let Some(p) = &persister {
+                p.write_if_changed(&core).await;
+            }
+            finished.store(true, Ordering::Release);
+        } else {
+            while !finished.load(Ordering::Acquire) {
+                monoio::time::sleep(Duration::from_millis(5)).await;
+            }
         }
     });
+}
+
+/// Core 0's snapshot writer: at most once per interval, only after changes,
+/// and once more at shutdown (spec 5).
+struct Persister {
+    path: PathBuf,
+    interval: Duration,
+    written_changes: Cell<u64>,
+}
+
+impl Persister {
+    fn new(config: &Config) -> Persister {
+        Persister {
+            path: PathBuf::from(&config.persistence_file),
+            interval: config.persistence_interval,
+            written_changes: Cell::new(0),
+        }
+    }
+
+    async fn run(self: Rc<Self>, core: Rc<Core>) {
+        let shutdown = core.shared.shutdown.clone();
+        let tick = self.interval.clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let mut last_write = std::time::Instant::now();
+        loop {
+            monoio::select! {
+                _ = monoio::time::sleep(tick) => {},
+                _ = shutdown.wait() => return,
+            }
+            if last_write.elapsed() < self.interval {
+                continue;
+            }
+            if self.write_if_changed(&core).await {
+                last_write = std::time::Instant::now();
+            }
+        }
+    }
+
+    /// Writes a snapshot if anything changed since the last one; returns
+    /// whether a write was attempted.
+    async fn write_if_changed(&self, core: &Core) -> bool {
+        let Some(changes) = core.changes().await else { return false };
+        if changes == self.written_changes.get() {
+            return false;
+        }
+        let Some(bytes) = core.snapshot().await else { return false };
+        let (tx, rx) = flume::bounded(1);
+        let path = self.path.clone();
+        // Disk I/O on its own thread: no core's event loop waits on fsync.
+        let spawned =
+            std::thread::Builder::new().name("pushgate-persist".to_owned()).spawn(move || {
+                let _ = tx.send(crate::persist::write_atomic(&path, &bytes));
+            });
+        if spawned.is_err() {
+            log::error("could not start the snapshot writer thread", &[]);
+            return true;
+        }
+        match rx.recv_async().await {
+            Ok(Ok(())) => {
+                self.written_changes.set(changes);
+                log::debug("Wrote snapshot", &[("file", &self.path.display())]);
+            }
+            Ok(Err(e)) => log::error("could not persist metrics; will retry", &[("err", &e)]),
+            Err(_) => log::error("snapshot writer thread died", &[]),
+        }
+        true
+    }
 }
 
 fn num_cpus() -> usize {

@@ -57,13 +57,39 @@ pub struct Shard {
     groups: HashMap<GroupingKey, Group, ahash::RandomState>,
     index: Arc<Index>,
     checked: bool,
+    /// Mutations applied so far (persistence writes only when this moved).
+    changes: u64,
 }
 
 impl Shard {
     /// An empty shard checking pushes against `index` unless `checked` is false
     /// (`--push.disable-consistency-check`).
     pub fn new(index: Arc<Index>, checked: bool) -> Shard {
-        Shard { groups: HashMap::default(), index, checked }
+        Shard { groups: HashMap::default(), index, checked, changes: 0 }
+    }
+
+    /// Number of mutations (pushes, failures, deletes, wipes) applied so far.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Adds groups restored from a snapshot (not re-validated, as upstream).
+    pub fn restore(&mut self, groups: Vec<Group>) {
+        for g in groups {
+            if self.checked {
+                let fams: Vec<&StoredFamily> = g.families.values().map(|f| &**f).collect();
+                self.index.add_unchecked(&fams);
+            }
+            self.groups.insert(g.key.clone(), g);
+        }
+    }
+
+    /// Appends one snapshot record per group; returns how many.
+    pub fn write_snapshot(&self, out: &mut Vec<u8>) -> u64 {
+        for g in self.groups.values() {
+            crate::persist::codec::write_group(out, g);
+        }
+        self.groups.len() as u64
     }
 
     /// Number of groups.
@@ -82,6 +108,7 @@ impl Shard {
     /// [`Rejection`] when the push has timestamps or would make the store
     /// inconsistent; the group's metrics are then untouched.
     pub fn push(&mut self, p: PreparedPush) -> Result<(), Rejection> {
+        self.changes += 1;
         let now = p.received;
         if p.has_timestamps {
             return Err(self.record_failure(
@@ -184,12 +211,14 @@ impl Shard {
     /// Deletes exactly `key`'s group; a missing group is a no-op.
     pub fn delete(&mut self, key: &GroupingKey) {
         if let Some(g) = self.groups.remove(key) {
+            self.changes += 1;
             self.forget(&g);
         }
     }
 
     /// Deletes every group.
     pub fn wipe(&mut self) {
+        self.changes += 1;
         for (_, g) in std::mem::take(&mut self.groups) {
             self.forget(&g);
         }

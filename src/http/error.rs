@@ -6,6 +6,7 @@
 
 use crate::expfmt::text;
 use crate::grouping;
+use crate::http::coding;
 use crate::http::request;
 use crate::http::response::Response;
 use crate::render;
@@ -18,6 +19,8 @@ pub enum Error {
     Framing(request::Error),
     /// The request target has a malformed percent escape.
     BadTarget,
+    /// The body's Content-Encoding could not be decoded (spec 1.9).
+    Coding(coding::Error),
     /// The push path does not name a group (spec 1.3).
     Grouping(grouping::Error),
     /// The push body does not parse (spec 3.2).
@@ -55,6 +58,14 @@ impl Error {
             }
             // Go's net/http answers a malformed target with this plain body.
             Error::BadTarget => Response::error(400, "400 Bad Request"),
+            Error::Coding(e) => Response::error(
+                match e {
+                    coding::Error::Unsupported(_) => 415,
+                    coding::Error::TooLarge(_) => 413,
+                    coding::Error::Corrupt(_) => 400,
+                },
+                &e.to_string(),
+            ),
             Error::Grouping(e) => Response::error(400, &e.to_string()),
             Error::Parse(e) => Response::error(400, &e.to_string()),
             Error::Rejected(r) => Response::error(

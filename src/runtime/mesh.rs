@@ -25,6 +25,10 @@ pub enum Message {
     Families(flume::Sender<Vec<Arc<StoredFamily>>>),
     /// Reply with every group (API, UI).
     Groups(flume::Sender<Vec<GroupView>>),
+    /// Reply with the shard's mutation count.
+    Changes(flume::Sender<u64>),
+    /// Reply with the shard's snapshot records and how many groups they hold.
+    Snapshot(flume::Sender<(Vec<u8>, u64)>),
 }
 
 /// Senders to every shard's inbox, indexed by [`ShardId`].
@@ -80,7 +84,20 @@ pub fn apply(shard: &RefCell<Shard>, msg: Message) {
         Message::Groups(reply) => {
             let _ = reply.send(shard.borrow().groups());
         }
+        Message::Changes(reply) => {
+            let _ = reply.send(shard.borrow().changes());
+        }
+        Message::Snapshot(reply) => {
+            let _ = reply.send(snapshot_records(&shard.borrow()));
+        }
     }
+}
+
+/// A shard's snapshot records and their group count.
+pub fn snapshot_records(shard: &Shard) -> (Vec<u8>, u64) {
+    let mut out = Vec::with_capacity(shard.len() * 256);
+    let n = shard.write_snapshot(&mut out);
+    (out, n)
 }
 
 /// Serves a shard's inbox until every sender is gone.

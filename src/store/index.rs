@@ -193,6 +193,15 @@ impl Index {
         Ok(())
     }
 
+    /// Adds `families` without checking (data restored from a snapshot, which
+    /// the Go server does not re-validate either).
+    pub fn add_unchecked(&self, families: &[&StoredFamily]) {
+        let mut locked = self.lock(families.iter().map(|f| &*f.name));
+        for f in families {
+            locked.add(f, 1);
+        }
+    }
+
     /// Forgets `removed` (a deleted group's families).
     pub fn remove(&self, removed: &[&StoredFamily]) {
         let mut locked = self.lock(removed.iter().map(|f| &*f.name));

@@ -1,8 +1,10 @@
 //! Integration tests: each starts the real `pushgate` binary on a loopback
 //! port and talks HTTP to it.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed unwrap is a failed test
 
 mod api;
 mod framing;
+mod persist;
 mod push;
 mod scrape;
 mod util;

@@ -101,6 +101,19 @@ impl Server {
         false
     }
 
+    /// Sends SIGTERM and waits (up to 10 s) for a graceful exit; returns the log.
+    pub fn terminate(mut self) -> String {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.exited() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(self.exited(), "no graceful exit within 10 s");
+        std::thread::sleep(Duration::from_millis(50));
+        self.log()
+    }
+
     /// Whether the process has exited.
     pub fn exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))

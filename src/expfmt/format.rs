@@ -1,0 +1,131 @@
+//! Which exposition format a request body is in, and which one a scraper asked for.
+//!
+//! Owns media-type matching for pushes (spec 3.1) and `Accept` negotiation
+//! for scrapes (spec 4.4, the Go server's goautoneg order: descending q,
+//! then more specific, then header order; first acceptable entry wins).
+
+/// An exposition format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Text format 0.0.4 (the default for anything else).
+    Text,
+    /// Length-delimited `io.prometheus.client.MetricFamily` protobuf.
+    Protobuf,
+}
+
+/// `Content-Type` of delimited protobuf bodies and answers.
+pub const PROTOBUF_CONTENT_TYPE: &str =
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+
+/// `Content-Type` of text format 0.0.4 answers.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+struct MediaRange<'a> {
+    typ: &'a str,
+    subtype: &'a str,
+    params: Vec<(&'a str, &'a str)>,
+    q: f32,
+}
+
+fn parse_media_range(s: &str) -> Option<MediaRange<'_>> {
+    let mut parts = s.split(';').map(str::trim);
+    let (typ, subtype) = parts.next()?.split_once('/')?;
+    let mut params = Vec::new();
+    let mut q = 1.0;
+    for p in parts {
+        let Some((k, v)) = p.split_once('=') else { continue };
+        let (k, v) = (k.trim(), v.trim().trim_matches('"'));
+        if k.eq_ignore_ascii_case("q") {
+            q = v.parse().unwrap_or(0.0);
+        } else {
+            params.push((k, v));
+        }
+    }
+    Some(MediaRange { typ: typ.trim(), subtype: subtype.trim(), params, q })
+}
+
+impl MediaRange<'_> {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+    }
+
+    fn is_delimited_protobuf(&self) -> bool {
+        self.typ.eq_ignore_ascii_case("application")
+            && self.subtype.eq_ignore_ascii_case("vnd.google.protobuf")
+            && self.param("proto") == Some("io.prometheus.client.MetricFamily")
+            && self.param("encoding") == Some("delimited")
+    }
+}
+
+/// The format of a push body from its `Content-Type` (spec 3.1): protobuf
+/// iff the media type and both parameters match; text for anything else.
+pub fn push_format(content_type: Option<&str>) -> Format {
+    match content_type.and_then(parse_media_range) {
+        Some(m) if m.is_delimited_protobuf() => Format::Protobuf,
+        _ => Format::Text,
+    }
+}
+
+/// The scrape format for an `Accept` header.
+pub fn scrape_format(accept: Option<&str>) -> Format {
+    let Some(accept) = accept else { return Format::Text };
+    let mut ranges: Vec<MediaRange<'_>> = accept.split(',').filter_map(parse_media_range).collect();
+    let specificity = |m: &MediaRange<'_>| match (m.typ, m.subtype) {
+        ("*", _) => 0,
+        (_, "*") => 1,
+        _ => 2,
+    };
+    // Stable sort keeps header order among equals.
+    ranges.sort_by(|a, b| {
+        b.q.partial_cmp(&a.q)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(specificity(b).cmp(&specificity(a)))
+    });
+    for m in ranges.iter().filter(|m| m.q > 0.0) {
+        if m.is_delimited_protobuf() {
+            return Format::Protobuf;
+        }
+        if m.typ.eq_ignore_ascii_case("text") && m.subtype.eq_ignore_ascii_case("plain") {
+            return Format::Text;
+        }
+    }
+    Format::Text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PB: &str =
+        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited";
+
+    #[test]
+    fn push_formats() {
+        assert_eq!(push_format(Some(PROTOBUF_CONTENT_TYPE)), Format::Protobuf);
+        assert_eq!(push_format(Some(PB)), Format::Protobuf);
+        assert_eq!(
+            push_format(Some("application/vnd.google.protobuf; proto=x; encoding=delimited")),
+            Format::Text
+        );
+        assert_eq!(push_format(Some("text/plain; version=0.0.4")), Format::Text);
+        assert_eq!(push_format(Some("garbage")), Format::Text);
+        assert_eq!(push_format(None), Format::Text);
+    }
+
+    #[test]
+    fn scrape_negotiation_matches_go() {
+        assert_eq!(scrape_format(Some(PB)), Format::Protobuf);
+        assert_eq!(scrape_format(Some(&format!("text/plain;q=0.5, {PB};q=0.9"))), Format::Protobuf);
+        assert_eq!(scrape_format(Some(&format!("text/plain, {PB}"))), Format::Text);
+        assert_eq!(
+            scrape_format(Some("application/openmetrics-text; version=1.0.0")),
+            Format::Text
+        );
+        assert_eq!(scrape_format(Some("*/*")), Format::Text);
+        assert_eq!(scrape_format(None), Format::Text);
+        // Prometheus 2.x with native histograms: protobuf listed first.
+        let prom = format!("{PB},application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1");
+        assert_eq!(scrape_format(Some(&prom)), Format::Protobuf);
+        assert_eq!(scrape_format(Some(&format!("{PB};q=0"))), Format::Text);
+    }
+}
