@@ -8,6 +8,7 @@ use clap::{ArgAction, Parser};
 
 use crate::config::{
     format_duration, join_path, normalize_prefix, parse_duration, Config, LogFormat, LogLevel,
+    PersistenceMode,
 };
 
 /// Raw flags, named byte for byte as the Go server's.
@@ -52,6 +53,10 @@ pub struct Args {
     /// The minimum interval at which to write out the persistence file.
     #[arg(long = "persistence.interval", default_value = "5m")]
     persistence_interval: String,
+    /// snapshot (like the Go server) or wal: also log every mutation and
+    /// acknowledge a push only once it is on disk.
+    #[arg(long = "persistence.mode", default_value = "snapshot")]
+    persistence_mode: String,
     /// Do not check consistency of pushed metrics. DANGEROUS.
     #[arg(long = "push.disable-consistency-check", overrides_with = "no_disable_check")]
     disable_consistency_check: bool,
@@ -108,6 +113,16 @@ impl Args {
             "json" => LogFormat::Json,
             other => return Err(format!("--log.format: unknown format {other:?}")),
         };
+        let persistence_mode = match self.persistence_mode.as_str() {
+            "snapshot" => PersistenceMode::Snapshot,
+            "wal" if self.persistence_file.is_empty() => {
+                return Err("--persistence.mode=wal needs --persistence.file".to_owned())
+            }
+            "wal" => PersistenceMode::Wal,
+            other => {
+                return Err(format!("--persistence.mode: unknown mode {other:?} (snapshot, wal)"))
+            }
+        };
         let persistence_interval = parse_duration(&self.persistence_interval)
             .map_err(|e| format!("--persistence.interval: {e}"))?;
         let external_path = if self.external_url.is_empty() {
@@ -137,6 +152,7 @@ impl Args {
             ("web.systemd-socket", self.systemd_socket.to_string()),
             ("persistence.file", self.persistence_file.clone()),
             ("persistence.interval", format_duration(persistence_interval)),
+            ("persistence.mode", self.persistence_mode.clone()),
             ("push.disable-consistency-check", self.disable_consistency_check.to_string()),
             ("push.enable-utf8-names", self.enable_utf8_names.to_string()),
             ("log.level", self.log_level.clone()),
@@ -157,6 +173,7 @@ impl Args {
             disable_consistency_check: self.disable_consistency_check,
             persistence_file: self.persistence_file,
             persistence_interval,
+            persistence_mode,
             log_level,
             log_format,
             max_decompressed_bytes: self.max_decompressed_bytes,

@@ -15,6 +15,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// How pushes are made durable (`--persistence.mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PersistenceMode {
+    /// Snapshots every interval and at shutdown (the Go server's behaviour).
+    Snapshot,
+    /// Snapshots plus a write-ahead log: acknowledged means on disk.
+    Wal,
+}
+
 /// Minimum level logged (`--log.level`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
@@ -49,6 +58,8 @@ pub struct Config {
     pub persistence_file: String,
     /// `--persistence.interval`.
     pub persistence_interval: Duration,
+    /// `--persistence.mode`.
+    pub persistence_mode: PersistenceMode,
     /// `--log.level`.
     pub log_level: LogLevel,
     /// `--log.format`.
@@ -73,6 +84,7 @@ impl Default for Config {
             disable_consistency_check: false,
             persistence_file: String::new(),
             persistence_interval: Duration::from_secs(300),
+            persistence_mode: PersistenceMode::Snapshot,
             log_level: LogLevel::Info,
             log_format: LogFormat::Logfmt,
             max_decompressed_bytes: 128 << 20,

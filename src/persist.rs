@@ -9,6 +9,7 @@
 //! on a helper thread so no core blocks on disk I/O. Format: [`codec`].
 
 pub mod codec;
+pub mod wal;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -11,15 +11,17 @@ use std::cell::{Cell, RefCell};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use monoio::net::{ListenerOpts, TcpListener};
 
-use crate::config::Config;
+use crate::config::{Config, PersistenceMode};
 use crate::grouping::GroupingKey;
 use crate::log;
+use crate::persist::codec;
+use crate::persist::wal::{self, Wal};
 use crate::selfmetrics::SelfMetrics;
 use crate::store::group::{Group, StoredFamily};
 use crate::store::index::Index;
@@ -74,6 +76,8 @@ pub struct Shared {
     pub started: SystemTime,
     /// The shutdown trigger.
     pub shutdown: Shutdown,
+    /// Next WAL sequence number (global replay order of mutations).
+    pub wal_seq: AtomicU64,
 }
 
 /// One core's context: its shard, the mesh to all shards, shared state.
@@ -88,6 +92,8 @@ pub struct Core {
     pub shared: Arc<Shared>,
     /// Open connections on this core.
     pub connections: Cell<usize>,
+    /// This core's write-ahead log (`--persistence.mode=wal`).
+    pub wal: Option<Rc<Wal>>,
 }
 
 async fn reply<T>(rx: flume::Receiver<T>) -> Option<T> {
@@ -99,13 +105,113 @@ impl Core {
         shard_for(key, self.mesh.len())
     }
 
+    /// Appends the state of `key`'s group after a mutation to the WAL and
+    /// waits until it is durable. True without a WAL.
+    async fn log_group(&self, key: &GroupingKey) -> bool {
+        let Some(wal) = &self.wal else { return true };
+        let seq = self.shared.wal_seq.fetch_add(1, Ordering::Relaxed);
+        let mut rec = Vec::with_capacity(256);
+        match self.shard.borrow().group(key) {
+            Some(g) => codec::wal_group(&mut rec, seq, g),
+            None => codec::wal_delete(&mut rec, seq, key),
+        }
+        wal.append(rec).await
+    }
+
+    /// Applies a push to this core's shard; with a WAL, resolves once durable.
+    /// `None`: the WAL could not be written.
+    async fn push_here(&self, p: PreparedPush) -> Option<Result<(), Rejection>> {
+        if self.wal.is_none() {
+            return Some(self.shard.borrow_mut().push(p));
+        }
+        let key = p.key.clone();
+        let r = self.shard.borrow_mut().push(p);
+        // A refused push that created no group changed nothing worth logging.
+        let changed = r.is_ok() || self.shard.borrow().group(&key).is_some();
+        if changed && !self.log_group(&key).await {
+            return None;
+        }
+        Some(r)
+    }
+
+    async fn delete_here(&self, key: GroupingKey) -> Option<()> {
+        let existed = self.shard.borrow_mut().delete(&key);
+        if existed && !self.log_group(&key).await {
+            return None;
+        }
+        Some(())
+    }
+
+    async fn wipe_here(&self) -> Option<()> {
+        self.shard.borrow_mut().wipe();
+        let Some(wal) = &self.wal else { return Some(()) };
+        let seq = self.shared.wal_seq.fetch_add(1, Ordering::Relaxed);
+        let mut rec = Vec::with_capacity(32);
+        codec::wal_wipe(&mut rec, seq, self.id.0, self.mesh.len() as u16);
+        wal.append(rec).await.then_some(())
+    }
+
+    /// Serves a message from another core. Mutations run as tasks of their
+    /// own so the inbox never waits for an fsync; they apply in arrival
+    /// order because each applies before its first suspension point.
+    pub fn handle(self: &Rc<Self>, msg: Message) {
+        match msg {
+            Message::Push(p, reply) => {
+                let core = self.clone();
+                monoio::spawn(async move {
+                    let r = core.push_here(p).await;
+                    if let (Some(reply), Some(r)) = (reply, r) {
+                        let _ = reply.send(r);
+                    }
+                });
+            }
+            Message::Delete(key, reply) => {
+                let core = self.clone();
+                monoio::spawn(async move {
+                    if core.delete_here(key).await.is_some() {
+                        let _ = reply.send(());
+                    }
+                });
+            }
+            Message::Wipe(reply) => {
+                let core = self.clone();
+                monoio::spawn(async move {
+                    if core.wipe_here().await.is_some() {
+                        let _ = reply.send(());
+                    }
+                });
+            }
+            Message::Families(reply) => {
+                let _ = reply.send(self.shard.borrow().families());
+            }
+            Message::Groups(reply) => {
+                let _ = reply.send(self.shard.borrow().groups());
+            }
+            Message::Changes(reply) => {
+                let _ = reply.send(self.shard.borrow().changes());
+            }
+            Message::Snapshot(rotate_to, reply) => {
+                let _ = reply.send(self.snapshot_here(rotate_to));
+            }
+        }
+    }
+
+    /// This shard's snapshot records; with a WAL, later records go to segment `rotate_to`.
+    fn snapshot_here(&self, rotate_to: Option<u64>) -> (Vec<u8>, u64) {
+        if let (Some(wal), Some(seg)) = (&self.wal, rotate_to) {
+            wal.rotate(seg);
+        }
+        mesh::snapshot_records(&self.shard.borrow())
+    }
+
     /// Applies a push on the owning shard and waits for the verdict.
     ///
-    /// `None` means the owning shard has stopped (shutdown).
+    /// `None` means the owning shard has stopped (shutdown) or, in WAL mode,
+    /// the push could not be made durable.
     pub async fn push(&self, p: PreparedPush) -> Option<Result<(), Rejection>> {
         let owner = self.owner(&p.key);
         if owner == self.id {
-            return Some(self.shard.borrow_mut().push(p));
+            return self.push_here(p).await;
         }
         let (tx, rx) = flume::bounded(1);
         if !self.mesh.send(owner, Message::Push(p, Some(tx))) {
@@ -114,12 +220,15 @@ impl Core {
         reply(rx).await
     }
 
-    /// Queues a push on the owning shard without waiting (unchecked mode, 202).
-    pub fn push_detached(&self, p: PreparedPush) -> bool {
+    /// Queues a push on the owning shard without waiting for the verdict
+    /// (unchecked mode answers 202); with a WAL, still waits for durability.
+    pub async fn push_detached(&self, p: PreparedPush) -> bool {
         let owner = self.owner(&p.key);
         if owner == self.id {
-            let _ = self.shard.borrow_mut().push(p);
-            return true;
+            return self.push_here(p).await.is_some();
+        }
+        if self.wal.is_some() {
+            return self.push(p).await.is_some();
         }
         self.mesh.send(owner, Message::Push(p, None))
     }
@@ -128,8 +237,7 @@ impl Core {
     pub async fn delete(&self, key: GroupingKey) -> Option<()> {
         let owner = self.owner(&key);
         if owner == self.id {
-            self.shard.borrow_mut().delete(&key);
-            return Some(());
+            return self.delete_here(key).await;
         }
         let (tx, rx) = flume::bounded(1);
         if !self.mesh.send(owner, Message::Delete(key, tx)) {
@@ -163,7 +271,19 @@ impl Core {
 
     /// Deletes every group on every shard.
     pub async fn wipe(&self) -> Option<()> {
-        self.fan_out(|s| s.borrow_mut().wipe(), Message::Wipe).await.map(|_| ())
+        let mut pending = Vec::with_capacity(self.mesh.len());
+        for i in (0..self.mesh.len()).map(|i| ShardId(i as u16)).filter(|i| *i != self.id) {
+            let (tx, rx) = flume::bounded(1);
+            if !self.mesh.send(i, Message::Wipe(tx)) {
+                return None;
+            }
+            pending.push(rx);
+        }
+        self.wipe_here().await?;
+        for rx in pending {
+            reply(rx).await?;
+        }
+        Some(())
     }
 
     /// Every stored family from every shard (scrape).
@@ -178,10 +298,12 @@ impl Core {
         Some(parts.into_iter().sum())
     }
 
-    /// A complete snapshot file image, each shard serialising its own groups.
-    pub async fn snapshot(&self) -> Option<Vec<u8>> {
-        let parts =
-            self.fan_out(|s| mesh::snapshot_records(&s.borrow()), Message::Snapshot).await?;
+    /// A complete snapshot file image, each shard serialising its own groups
+    /// (and, with a WAL, switching to segment `rotate_to` at that instant).
+    pub async fn snapshot(&self, rotate_to: Option<u64>) -> Option<Vec<u8>> {
+        let parts = self
+            .fan_out(|_| self.snapshot_here(rotate_to), |tx| Message::Snapshot(rotate_to, tx))
+            .await?;
         let mut file = Vec::with_capacity(parts.iter().map(|(b, _)| b.len()).sum::<usize>() + 64);
         crate::persist::codec::write_header(&mut file);
         let mut n = 0;
@@ -271,6 +393,7 @@ struct CoreStart {
     mesh: Mesh,
     inbox: flume::Receiver<Message>,
     restored: Vec<Group>,
+    first_segment: u64,
     draining: Arc<AtomicUsize>,
     finished: Arc<AtomicBool>,
     bound_tx: flume::Sender<Result<Vec<SocketAddr>, Error>>,
@@ -289,8 +412,32 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), Error> {
     }
     // Restore before listening (spec 5), spread over the owning shards.
     let mut restored: Vec<Vec<Group>> = (0..n).map(|_| Vec::new()).collect();
+    let mut first_segment = 1;
+    let mut next_seq = 1;
     if !config.persistence_file.is_empty() {
-        for g in crate::persist::load(Path::new(&config.persistence_file)) {
+        let path = Path::new(&config.persistence_file);
+        let mut groups = crate::persist::load(path);
+        // Logs left by a WAL-mode run are replayed whatever the mode now, and
+        // folded into a fresh snapshot so they never need replaying again.
+        let replayed = wal::replay(path, groups);
+        groups = replayed.groups;
+        first_segment = replayed.max_segment + 1;
+        next_seq = replayed.max_seq + 1;
+        if !replayed.consumed.is_empty() {
+            let mut file = Vec::new();
+            codec::write_header(&mut file);
+            for g in &groups {
+                codec::write_group(&mut file, g);
+            }
+            codec::write_end(&mut file, groups.len() as u64);
+            match crate::persist::write_atomic(path, &file) {
+                Ok(()) => wal::delete_segments_before(path, first_segment),
+                Err(e) => {
+                    log::error("could not fold the WAL into a snapshot; keeping it", &[("err", &e)])
+                }
+            }
+        }
+        for g in groups {
             restored[shard_for(&g.key, n).0 as usize].push(g);
         }
     }
@@ -305,6 +452,7 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), Error> {
         metrics: SelfMetrics::new(started),
         started,
         shutdown: shutdown.clone(),
+        wal_seq: AtomicU64::new(next_seq),
     });
     let (mesh, inboxes) = Mesh::new(n);
     let draining = Arc::new(AtomicUsize::new(n));
@@ -330,6 +478,7 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), Error> {
             mesh: mesh.clone(),
             inbox,
             restored,
+            first_segment,
             draining: draining.clone(),
             finished: finished.clone(),
             bound_tx: bound_tx.clone(),
@@ -373,8 +522,18 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), Error> {
 }
 
 fn core_main(start: CoreStart) {
-    let CoreStart { id, addrs, shared, mesh, inbox, restored, draining, finished, bound_tx } =
-        start;
+    let CoreStart {
+        id,
+        addrs,
+        shared,
+        mesh,
+        inbox,
+        restored,
+        first_segment,
+        draining,
+        finished,
+        bound_tx,
+    } = start;
     let _ = monoio::utils::bind_to_cpu_set([id.0 as usize % num_cpus()]);
     let rt = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
         .with_entries(1024)
@@ -402,6 +561,19 @@ fn core_main(start: CoreStart) {
         let bound = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
         let _ = bound_tx.send(Ok(bound));
         drop(bound_tx);
+        let wal = if shared.config.persistence_mode == PersistenceMode::Wal {
+            let path = Path::new(&shared.config.persistence_file);
+            match Wal::start(path, id.0, first_segment) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    log::error("could not start the WAL writer; shutting down", &[("err", &e)]);
+                    shared.shutdown.trigger();
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let mut shard = Shard::new(shared.index.clone(), !shared.config.disable_consistency_check);
         shard.restore(restored);
         let core = Rc::new(Core {
@@ -410,11 +582,11 @@ fn core_main(start: CoreStart) {
             mesh,
             shared: shared.clone(),
             connections: Cell::new(0),
+            wal,
         });
-        let inbox_core = core.clone();
-        monoio::spawn(async move { mesh::serve_inbox(&inbox_core.shard, inbox).await });
+        monoio::spawn(mesh::serve_inbox(core.clone(), inbox));
         let persister = (id.0 == 0 && !shared.config.persistence_file.is_empty())
-            .then(|| Rc::new(Persister::new(&shared.config)));
+            .then(|| Rc::new(Persister::new(&shared.config, first_segment)));
         if let Some(p) = &persister {
             monoio::spawn(p.clone().run(core.clone()));
         }
@@ -456,14 +628,18 @@ struct Persister {
     path: PathBuf,
     interval: Duration,
     written_changes: Cell<u64>,
+    /// With a WAL: the segment the cores currently append to.
+    segment: Option<Cell<u64>>,
 }
 
 impl Persister {
-    fn new(config: &Config) -> Persister {
+    fn new(config: &Config, first_segment: u64) -> Persister {
         Persister {
             path: PathBuf::from(&config.persistence_file),
             interval: config.persistence_interval,
             written_changes: Cell::new(0),
+            segment: (config.persistence_mode == PersistenceMode::Wal)
+                .then(|| Cell::new(first_segment)),
         }
     }
 
@@ -492,7 +668,13 @@ impl Persister {
         if changes == self.written_changes.get() {
             return false;
         }
-        let Some(bytes) = core.snapshot().await else { return false };
+        // With a WAL, every core switches to a new segment as it serialises;
+        // the older segments are deleted once this snapshot is durable.
+        let rotate_to = self.segment.as_ref().map(|s| s.get() + 1);
+        if let (Some(s), Some(next)) = (&self.segment, rotate_to) {
+            s.set(next);
+        }
+        let Some(bytes) = core.snapshot(rotate_to).await else { return false };
         let (tx, rx) = flume::bounded(1);
         let path = self.path.clone();
         // Disk I/O on its own thread: no core's event loop waits on fsync.
@@ -507,6 +689,9 @@ impl Persister {
         match rx.recv_async().await {
             Ok(Ok(())) => {
                 self.written_changes.set(changes);
+                if let Some(seg) = rotate_to {
+                    wal::delete_segments_before(&self.path, seg);
+                }
                 log::debug("Wrote snapshot", &[("file", &self.path.display())]);
             }
             Ok(Err(e)) => log::error("could not persist metrics; will retry", &[("err", &e)]),

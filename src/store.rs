@@ -208,12 +208,22 @@ impl Shard {
         Rejection(errors)
     }
 
-    /// Deletes exactly `key`'s group; a missing group is a no-op.
-    pub fn delete(&mut self, key: &GroupingKey) {
-        if let Some(g) = self.groups.remove(key) {
-            self.changes += 1;
-            self.forget(&g);
+    /// Deletes exactly `key`'s group; a missing group is a no-op. Returns
+    /// whether a group was deleted.
+    pub fn delete(&mut self, key: &GroupingKey) -> bool {
+        match self.groups.remove(key) {
+            Some(g) => {
+                self.changes += 1;
+                self.forget(&g);
+                true
+            }
+            None => false,
         }
+    }
+
+    /// The group stored under `key`.
+    pub fn group(&self, key: &GroupingKey) -> Option<&Group> {
+        self.groups.get(key)
     }
 
     /// Deletes every group.

@@ -77,7 +77,7 @@ async fn serve(
     let prepared = prepare(key, head.method == "PUT", families, SystemTime::now());
     if core.shared.config.disable_consistency_check {
         // Spec 2.6: answered as soon as it parsed.
-        return if core.push_detached(prepared) {
+        return if core.push_detached(prepared).await {
             Ok(Response::empty(202))
         } else {
             Err(Error::Unavailable)

@@ -75,14 +75,20 @@ fn labels<'a>(out: &mut Vec<u8>, pairs: impl ExactSizeIterator<Item = (&'a str, 
 /// Appends one group record.
 pub fn write_group(out: &mut Vec<u8>, g: &Group) {
     let mut p = Vec::with_capacity(256);
-    labels(&mut p, g.key.labels().iter().map(|(n, v)| (n.as_str(), v.as_str())));
-    varint(&mut p, g.families.len() as u64);
+    group_payload(&mut p, g);
+    record(out, TAG_GROUP, &p);
+}
+
+/// Appends the encoding of a group (without record framing).
+fn group_payload(p: &mut Vec<u8>, g: &Group) {
+    labels(p, g.key.labels().iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    varint(p, g.families.len() as u64);
     for f in g.families.values() {
-        string(&mut p, &f.name);
+        string(p, &f.name);
         match &f.help {
             Some(h) => {
                 p.push(1);
-                string(&mut p, h);
+                string(p, h);
             }
             None => p.push(0),
         }
@@ -90,9 +96,9 @@ pub fn write_group(out: &mut Vec<u8>, g: &Group) {
         let since = f.pushed_at.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
         p.extend_from_slice(&(since.as_secs() as i64).to_le_bytes());
         p.extend_from_slice(&since.subsec_nanos().to_le_bytes());
-        varint(&mut p, f.series.len() as u64);
+        varint(p, f.series.len() as u64);
         for s in &f.series {
-            labels(&mut p, s.labels.iter().map(|(n, v)| (&**n, &**v)));
+            labels(p, s.labels.iter().map(|(n, v)| (&**n, &**v)));
             match &s.value {
                 Value::Simple(v) => {
                     p.push(0);
@@ -102,7 +108,7 @@ pub fn write_group(out: &mut Vec<u8>, g: &Group) {
                     p.push(1);
                     p.extend_from_slice(&count.to_le_bytes());
                     p.extend_from_slice(&sum.to_le_bytes());
-                    varint(&mut p, quantiles.len() as u64);
+                    varint(p, quantiles.len() as u64);
                     for (q, v) in quantiles {
                         p.extend_from_slice(&q.to_le_bytes());
                         p.extend_from_slice(&v.to_le_bytes());
@@ -112,7 +118,7 @@ pub fn write_group(out: &mut Vec<u8>, g: &Group) {
                     p.push(2);
                     p.extend_from_slice(&count.to_le_bytes());
                     p.extend_from_slice(&sum.to_le_bytes());
-                    varint(&mut p, buckets.len() as u64);
+                    varint(p, buckets.len() as u64);
                     for (le, c) in buckets {
                         p.extend_from_slice(&le.to_le_bytes());
                         p.extend_from_slice(&c.to_le_bytes());
@@ -122,14 +128,13 @@ pub fn write_group(out: &mut Vec<u8>, g: &Group) {
             match &s.raw_value {
                 Some(raw) => {
                     p.push(1);
-                    varint(&mut p, raw.len() as u64);
+                    varint(p, raw.len() as u64);
                     p.extend_from_slice(raw);
                 }
                 None => p.push(0),
             }
         }
     }
-    record(out, TAG_GROUP, &p);
 }
 
 /// Why (part of) a snapshot could not be read.
@@ -236,10 +241,18 @@ fn metric_type(t: u8) -> Option<MetricType> {
 
 fn read_group(payload: &[u8]) -> Option<Group> {
     let mut r = Reader { b: payload, pos: 0 };
+    let g = read_group_from(&mut r)?;
+    r.done().then_some(g)
+}
+
+fn read_key(r: &mut Reader<'_>) -> Option<GroupingKey> {
     let key_labels = r.labels()?;
     let job = key_labels.iter().find(|(n, _)| &**n == "job")?.1.to_string();
-    let key =
-        GroupingKey::new(&job, key_labels.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+    Some(GroupingKey::new(&job, key_labels.iter().map(|(n, v)| (n.to_string(), v.to_string()))))
+}
+
+fn read_group_from(r: &mut Reader<'_>) -> Option<Group> {
+    let key = read_key(r)?;
     let mut group = Group { key, families: Default::default() };
     for _ in 0..r.len()? {
         let name: Box<str> = r.str()?.into();
@@ -286,7 +299,7 @@ fn read_group(payload: &[u8]) -> Option<Group> {
         let fam = StoredFamily::new(name.clone(), help, typ, series, pushed_at);
         group.families.insert(name, Arc::new(fam));
     }
-    r.done().then_some(group)
+    Some(group)
 }
 
 /// Reads a snapshot, recovering every intact group before any damage.
@@ -341,6 +354,115 @@ pub fn read(bytes: &[u8]) -> Decoded {
             }
         }
     }
+}
+
+/// First bytes of every write-ahead log segment.
+pub const WAL_MAGIC: &[u8; 8] = b"PGWAL\r\n\0";
+const TAG_WAL_GROUP: u8 = 2;
+const TAG_WAL_DELETE: u8 = 3;
+const TAG_WAL_WIPE: u8 = 4;
+
+/// Appends a WAL segment header.
+pub fn write_wal_header(out: &mut Vec<u8>) {
+    out.extend_from_slice(WAL_MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+}
+
+/// Appends a WAL record: `seq` then the group's whole state after a mutation.
+pub fn wal_group(out: &mut Vec<u8>, seq: u64, g: &Group) {
+    let mut p = Vec::with_capacity(256);
+    p.extend_from_slice(&seq.to_le_bytes());
+    group_payload(&mut p, g);
+    record(out, TAG_WAL_GROUP, &p);
+}
+
+/// Appends a WAL record: `seq` then the key of a deleted group.
+pub fn wal_delete(out: &mut Vec<u8>, seq: u64, key: &GroupingKey) {
+    let mut p = Vec::with_capacity(64);
+    p.extend_from_slice(&seq.to_le_bytes());
+    labels(&mut p, key.labels().iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    record(out, TAG_WAL_DELETE, &p);
+}
+
+/// Appends a WAL record: `seq`, then shard `core` of `n_cores` was wiped.
+pub fn wal_wipe(out: &mut Vec<u8>, seq: u64, core: u16, n_cores: u16) {
+    let mut p = Vec::with_capacity(12);
+    p.extend_from_slice(&seq.to_le_bytes());
+    p.extend_from_slice(&core.to_le_bytes());
+    p.extend_from_slice(&n_cores.to_le_bytes());
+    record(out, TAG_WAL_WIPE, &p);
+}
+
+/// One mutation read back from a WAL segment.
+#[derive(Debug)]
+pub enum WalRecord {
+    /// A group's state after a push (or a recorded failure).
+    Group(u64, Group),
+    /// A group was deleted.
+    Delete(u64, GroupingKey),
+    /// The groups that shard `core` of `n_cores` owned were wiped.
+    Wipe(u64, u16, u16),
+}
+
+impl WalRecord {
+    /// The global sequence number (replay order).
+    pub fn seq(&self) -> u64 {
+        match self {
+            WalRecord::Group(s, _) | WalRecord::Delete(s, _) | WalRecord::Wipe(s, _, _) => *s,
+        }
+    }
+}
+
+/// Reads a WAL segment: every record up to the first damaged one.
+/// `Damage::Truncated` at the tail is what a crash mid-append leaves (those
+/// records were never acknowledged); anything else is real damage.
+pub fn read_wal(bytes: &[u8]) -> (Vec<WalRecord>, Option<Damage>) {
+    let mut out = Vec::new();
+    if bytes.len() < 12 || &bytes[..8] != WAL_MAGIC {
+        // An empty segment is one whose header never reached the disk.
+        let damage = if bytes.len() < 12 && WAL_MAGIC.starts_with(&bytes[..bytes.len().min(8)]) {
+            Damage::Truncated(0)
+        } else {
+            Damage::NotASnapshot
+        };
+        return (out, Some(damage));
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    if version != VERSION {
+        return (out, Some(Damage::UnknownVersion(version)));
+    }
+    let mut r = Reader { b: bytes, pos: 12 };
+    while !r.done() {
+        let at = r.pos;
+        let (Some(tag), Some(len)) = (r.u8(), r.u32()) else {
+            return (out, Some(Damage::Truncated(at)));
+        };
+        let (Some(payload), Some(crc)) = (r.take(len as usize), r.u32()) else {
+            return (out, Some(Damage::Truncated(at)));
+        };
+        if crc32fast::hash(&bytes[at..at + 5 + len as usize]) != crc {
+            return (out, Some(Damage::Corrupt(at)));
+        }
+        let mut p = Reader { b: payload, pos: 0 };
+        let rec = p.u64().and_then(|seq| match tag {
+            TAG_WAL_GROUP => read_group_from(&mut p).map(|g| WalRecord::Group(seq, g)),
+            TAG_WAL_DELETE => read_key(&mut p).map(|k| WalRecord::Delete(seq, k)),
+            TAG_WAL_WIPE => {
+                let b = p.take(4)?;
+                Some(WalRecord::Wipe(
+                    seq,
+                    u16::from_le_bytes([b[0], b[1]]),
+                    u16::from_le_bytes([b[2], b[3]]),
+                ))
+            }
+            _ => None,
+        });
+        match rec {
+            Some(rec) if p.done() => out.push(rec),
+            _ => return (out, Some(Damage::Corrupt(at))),
+        }
+    }
+    (out, None)
 }
 
 #[cfg(test)]

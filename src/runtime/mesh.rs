@@ -4,10 +4,11 @@
 //! crosses cores (prepared pushes, keys, `Arc`ed immutable families); each
 //! inbox is a flume channel whose async side works across monoio runtimes.
 
-use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::grouping::GroupingKey;
+use crate::runtime::Core;
 use crate::store::group::StoredFamily;
 use crate::store::route::ShardId;
 use crate::store::sanitize::PreparedPush;
@@ -27,8 +28,9 @@ pub enum Message {
     Groups(flume::Sender<Vec<GroupView>>),
     /// Reply with the shard's mutation count.
     Changes(flume::Sender<u64>),
-    /// Reply with the shard's snapshot records and how many groups they hold.
-    Snapshot(flume::Sender<(Vec<u8>, u64)>),
+    /// Switch the WAL to the given segment (if any), then reply with the
+    /// shard's snapshot records and how many groups they hold.
+    Snapshot(Option<u64>, flume::Sender<(Vec<u8>, u64)>),
 }
 
 /// Senders to every shard's inbox, indexed by [`ShardId`].
@@ -60,39 +62,6 @@ impl Mesh {
     }
 }
 
-/// Applies one message to the local shard. Never awaits, so the shard is
-/// never borrowed across a suspension point.
-pub fn apply(shard: &RefCell<Shard>, msg: Message) {
-    match msg {
-        Message::Push(p, reply) => {
-            let r = shard.borrow_mut().push(p);
-            if let Some(reply) = reply {
-                let _ = reply.send(r);
-            }
-        }
-        Message::Delete(key, reply) => {
-            shard.borrow_mut().delete(&key);
-            let _ = reply.send(());
-        }
-        Message::Wipe(reply) => {
-            shard.borrow_mut().wipe();
-            let _ = reply.send(());
-        }
-        Message::Families(reply) => {
-            let _ = reply.send(shard.borrow().families());
-        }
-        Message::Groups(reply) => {
-            let _ = reply.send(shard.borrow().groups());
-        }
-        Message::Changes(reply) => {
-            let _ = reply.send(shard.borrow().changes());
-        }
-        Message::Snapshot(reply) => {
-            let _ = reply.send(snapshot_records(&shard.borrow()));
-        }
-    }
-}
-
 /// A shard's snapshot records and their group count.
 pub fn snapshot_records(shard: &Shard) -> (Vec<u8>, u64) {
     let mut out = Vec::with_capacity(shard.len() * 256);
@@ -100,9 +69,9 @@ pub fn snapshot_records(shard: &Shard) -> (Vec<u8>, u64) {
     (out, n)
 }
 
-/// Serves a shard's inbox until every sender is gone.
-pub async fn serve_inbox(shard: &RefCell<Shard>, inbox: flume::Receiver<Message>) {
+/// Serves a core's inbox until every sender is gone.
+pub async fn serve_inbox(core: Rc<Core>, inbox: flume::Receiver<Message>) {
     while let Ok(msg) = inbox.recv_async().await {
-        apply(shard, msg);
+        core.handle(msg);
     }
 }

@@ -185,3 +185,67 @@ fn read_only_directory_logs_and_keeps_running() {
 fn is_root() -> bool {
     std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false)
 }
+
+/// WAL mode: every push answered 2xx survives SIGKILL with its last acknowledged value.
+#[test]
+fn sigkill_in_wal_mode_keeps_every_acknowledged_push() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let d = scratch("wal-kill");
+    let file = d.join("pg.data");
+    let flags =
+        [file_flag(&file), "--persistence.mode=wal".to_owned(), "--runtime.cores=2".to_owned()];
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    for round in 0..3 {
+        let s = Arc::new(Server::start(&flags));
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers: Vec<_> = (0..4)
+            .map(|w| {
+                let (s, stop) = (s.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    // acked[g] = last value answered 200 for group g of this worker.
+                    let mut acked = vec![0u64; 8];
+                    let mut v = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        v += 1;
+                        let g = (v % 8) as usize;
+                        let path = format!("/metrics/job/w{w}/instance/g{g}");
+                        match std::panic::catch_unwind(|| s.req("PUT", &path, &format!("v {v}\n")))
+                        {
+                            Ok(r) if r.status == 200 => acked[g] = v,
+                            _ => break,
+                        }
+                    }
+                    acked
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(300 + 100 * round));
+        // SIGKILL while the workers are still pushing.
+        let pid = s.pid();
+        let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        stop.store(true, Ordering::Relaxed);
+        let acked: Vec<Vec<u64>> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+        drop(s);
+        let s = Server::start(&flags);
+        let text = s.scrape();
+        let mut checked = 0;
+        for (w, groups) in acked.iter().enumerate() {
+            for (g, &last) in groups.iter().enumerate().filter(|(_, v)| **v > 0) {
+                let prefix = format!("v{{instance=\"g{g}\",job=\"w{w}\"}} ");
+                let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| {
+                    panic!("round {round}: acknowledged group w{w}/g{g} lost\n{text}")
+                });
+                let stored: u64 = line[prefix.len()..].parse().unwrap();
+                // The value in flight when the server died may or may not have landed.
+                assert!(
+                    stored >= last && stored <= last + 8,
+                    "w{w}/g{g}: stored {stored}, acked {last}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 0, "no push was acknowledged");
+        assert!(!s.log().contains("damaged"), "{}", s.log());
+    }
+}
