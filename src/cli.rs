@@ -74,6 +74,24 @@ pub struct Args {
     /// Largest decompressed push body in bytes; larger is answered 413.
     #[arg(long = "runtime.max-decompressed-bytes", default_value_t = 128 << 20)]
     max_decompressed_bytes: usize,
+    /// Largest request head in bytes; larger is answered 431.
+    #[arg(long = "runtime.max-header-bytes", default_value_t = crate::http::request::MAX_HEAD)]
+    max_header_bytes: usize,
+    /// Largest request body in bytes (before decompression); larger is answered 413.
+    #[arg(long = "runtime.max-body-bytes", default_value_t = crate::http::request::MAX_BODY)]
+    max_body_bytes: usize,
+    /// Most open connections; more are answered 503 and closed.
+    #[arg(long = "runtime.max-connections", default_value_t = 100_000)]
+    max_connections: usize,
+    /// Longest time a client may take to send one request (slowloris guard; 408).
+    #[arg(long = "runtime.request-timeout", default_value = "1m")]
+    request_timeout: String,
+    /// Longest idle time of a keep-alive connection.
+    #[arg(long = "runtime.idle-timeout", default_value = "5m")]
+    idle_timeout: String,
+    /// Most pipelined requests answered before their answers are written.
+    #[arg(long = "runtime.max-pipelined", default_value_t = 256)]
+    max_pipelined: usize,
     /// Number of cores (one runtime and store shard each); 0 = all available.
     #[arg(long = "runtime.cores", default_value_t = 0)]
     cores: usize,
@@ -123,6 +141,10 @@ impl Args {
                 return Err(format!("--persistence.mode: unknown mode {other:?} (snapshot, wal)"))
             }
         };
+        let request_timeout = parse_duration(&self.request_timeout)
+            .map_err(|e| format!("--runtime.request-timeout: {e}"))?;
+        let idle_timeout = parse_duration(&self.idle_timeout)
+            .map_err(|e| format!("--runtime.idle-timeout: {e}"))?;
         let persistence_interval = parse_duration(&self.persistence_interval)
             .map_err(|e| format!("--persistence.interval: {e}"))?;
         let external_path = if self.external_url.is_empty() {
@@ -159,6 +181,12 @@ impl Args {
             ("log.format", self.log_format.clone()),
             ("runtime.cores", cores.to_string()),
             ("runtime.max-decompressed-bytes", self.max_decompressed_bytes.to_string()),
+            ("runtime.max-header-bytes", self.max_header_bytes.to_string()),
+            ("runtime.max-body-bytes", self.max_body_bytes.to_string()),
+            ("runtime.max-connections", self.max_connections.to_string()),
+            ("runtime.request-timeout", format_duration(request_timeout)),
+            ("runtime.idle-timeout", format_duration(idle_timeout)),
+            ("runtime.max-pipelined", self.max_pipelined.to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -177,6 +205,14 @@ impl Args {
             log_level,
             log_format,
             max_decompressed_bytes: self.max_decompressed_bytes,
+            http_limits: crate::http::request::Limits {
+                max_head: self.max_header_bytes,
+                max_body: self.max_body_bytes,
+            },
+            max_connections: self.max_connections.max(1),
+            request_timeout,
+            idle_timeout,
+            max_pipelined: self.max_pipelined.max(1),
             cores,
             flags,
         })

@@ -64,6 +64,16 @@ pub struct Config {
     pub log_level: LogLevel,
     /// `--log.format`.
     pub log_format: LogFormat,
+    /// Request head and body size limits.
+    pub http_limits: crate::http::request::Limits,
+    /// Most open connections (all cores together); more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Longest time from the first byte of a request to its last (slow clients get 408).
+    pub request_timeout: Duration,
+    /// Longest idle time of a keep-alive connection between requests.
+    pub idle_timeout: Duration,
+    /// Most pipelined requests answered before the answers are written out.
+    pub max_pipelined: usize,
     /// Largest decompressed push body (`--runtime.max-decompressed-bytes`).
     pub max_decompressed_bytes: usize,
     /// Number of shards (one thread and runtime each; `--runtime.cores`).
@@ -88,6 +98,11 @@ impl Default for Config {
             log_level: LogLevel::Info,
             log_format: LogFormat::Logfmt,
             max_decompressed_bytes: 128 << 20,
+            http_limits: crate::http::request::Limits::default(),
+            max_connections: 100_000,
+            request_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(300),
+            max_pipelined: 256,
             cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             flags: BTreeMap::new(),
         }

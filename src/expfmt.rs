@@ -6,6 +6,7 @@
 
 pub mod family;
 pub mod format;
+pub mod proto;
 pub mod text;
 
 pub use family::{Family, Label, Metric, MetricType, Value};

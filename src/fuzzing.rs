@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use crate::expfmt::{text, Family};
 use crate::grouping::path::{format_push_path, parse_push_path};
 use crate::grouping::GroupingKey;
-use crate::http::request::{decode_chunked, parse_head, BodyFraming, Status};
+use crate::http::request::{frame, Limits, Progress};
 use crate::store::group::{push_escaped_help, render_series, StoredSeries};
 
 /// Renders parsed families back to text exposition (HELP, TYPE, samples).
@@ -82,34 +82,41 @@ fn assert_round_trip(key: &GroupingKey) {
 /// frames exactly as when fed at once, and never panics.
 pub fn http_request(data: &[u8]) {
     let Some((split, wire)) = data.split_first() else { return };
-    let whole = frame(wire);
+    let whole = frame(wire, Limits::default());
     let cut = (*split as usize).min(wire.len());
-    if let Ok(Some(first)) = frame(&wire[..cut]) {
+    if let Ok(Progress::Complete(first)) = frame(&wire[..cut], Limits::default()) {
         // Framing is decided by a prefix: a request complete in the first read
         // must be the same request when everything arrives at once.
-        assert_eq!(Ok(Some(first)), whole);
+        assert_eq!(Ok(Progress::Complete(first)), whole);
     }
 }
 
-type Framed = Result<Option<(String, String, Vec<u8>, usize)>, crate::http::request::Error>;
-
-fn frame(wire: &[u8]) -> Framed {
-    let (head, len, framing) = match parse_head(wire)? {
-        Status::Complete(h) => h,
-        Status::Partial => return Ok(None),
-    };
-    let rest = &wire[len..];
-    match framing {
-        BodyFraming::Length(n) if rest.len() >= n => {
-            Ok(Some((head.method, head.target, rest[..n].to_vec(), len + n)))
-        }
-        BodyFraming::Length(_) => Ok(None),
-        BodyFraming::Chunked => match decode_chunked(rest)? {
-            Status::Complete((body, used)) => {
-                Ok(Some((head.method, head.target, body, len + used)))
-            }
-            Status::Partial => Ok(None),
-        },
+/// Protobuf decoder: never panics; whatever parses renders back to protobuf
+/// that parses to the same families (names, types, label sets, values).
+pub fn proto_parse(data: &[u8]) {
+    let Ok(families) = crate::expfmt::proto::parse(data) else { return };
+    let mut out = Vec::new();
+    for f in &families {
+        let series: Vec<StoredSeries> = f
+            .metrics
+            .iter()
+            .map(|m| StoredSeries {
+                labels: m
+                    .labels
+                    .iter()
+                    .map(|l| (l.name.as_ref().into(), l.value.as_ref().into()))
+                    .collect(),
+                value: m.value.clone(),
+                raw_value: m.raw_value.as_deref().map(Box::from),
+            })
+            .collect();
+        let refs: Vec<&StoredSeries> = series.iter().collect();
+        crate::render::proto::render_family(&f.name, f.help.as_deref(), f.typ, &refs, &mut out);
+    }
+    let again = crate::expfmt::proto::parse(&out).expect("rendered protobuf must parse");
+    assert_eq!(again.len(), families.len());
+    for (a, b) in families.iter().zip(&again) {
+        assert_eq!((&a.name, a.typ, a.metrics.len()), (&b.name, b.typ, b.metrics.len()));
     }
 }
 
@@ -146,6 +153,11 @@ mod tests {
     fn corpus_text_parse() {
         replay("text_parse", text_parse);
         replay("push_and_scrape", push_and_scrape);
+    }
+
+    #[test]
+    fn corpus_proto_parse() {
+        replay("proto_parse", proto_parse);
     }
 
     #[test]

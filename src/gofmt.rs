@@ -24,16 +24,46 @@ pub fn push_go_float(out: &mut Vec<u8>, v: f64) {
         out.extend_from_slice(if v.is_sign_negative() { b"-0" } else { b"0" });
         return;
     }
-    // Rust's `{:e}` yields the shortest round-trip digits, e.g. "-1.2345e-7".
-    let mut buf = String::with_capacity(32);
+    // Integers below 1e6 print as themselves: the common case, without float formatting.
+    if v.fract() == 0.0 && v.abs() < 1e6 {
+        let mut n = v.abs() as u32;
+        let mut digits = [0u8; 8];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        if v < 0.0 {
+            out.push(b'-');
+        }
+        out.extend_from_slice(&digits[i..]);
+        return;
+    }
+    // Rust's `{:e}` yields the shortest round-trip digits, e.g. "-1.2345e-7";
+    // written into a stack buffer (no allocation on this hot path).
+    let mut buf = StackBuf { bytes: [0; 40], len: 0 };
     let _ = write!(buf, "{v:e}");
-    let (mantissa, exp) = buf.split_once('e').expect("`{:e}` always prints an exponent");
-    let exp: i32 = exp.parse().expect("`{:e}` prints a decimal exponent");
-    let (neg, mantissa) = match mantissa.strip_prefix('-') {
+    let text = &buf.bytes[..buf.len];
+    let e_at = text.iter().position(|b| *b == b'e').expect("`{:e}` always prints an exponent");
+    let exp: i32 = std::str::from_utf8(&text[e_at + 1..])
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .expect("`{:e}` prints a decimal exponent");
+    let (neg, mantissa) = match text[..e_at].strip_prefix(b"-") {
         Some(m) => (true, m),
-        None => (false, mantissa),
+        None => (false, &text[..e_at]),
     };
-    let digits: Vec<u8> = mantissa.bytes().filter(|b| *b != b'.').collect();
+    let mut digits_buf = [0u8; 24];
+    let mut n_digits = 0;
+    for &b in mantissa.iter().filter(|b| **b != b'.') {
+        digits_buf[n_digits] = b;
+        n_digits += 1;
+    }
+    let digits = &digits_buf[..n_digits];
     if neg {
         out.push(b'-');
     }
@@ -55,17 +85,35 @@ pub fn push_go_float(out: &mut Vec<u8>, v: f64) {
         for _ in 0..(-exp - 1) {
             out.push(b'0');
         }
-        out.extend_from_slice(&digits);
+        out.extend_from_slice(digits);
     } else {
         let int_len = exp as usize + 1;
         if digits.len() <= int_len {
-            out.extend_from_slice(&digits);
+            out.extend_from_slice(digits);
             out.resize(out.len() + int_len - digits.len(), b'0');
         } else {
             out.extend_from_slice(&digits[..int_len]);
             out.push(b'.');
             out.extend_from_slice(&digits[int_len..]);
         }
+    }
+}
+
+/// A fixed-size `fmt::Write` sink for float digits (at most ~25 bytes).
+struct StackBuf {
+    bytes: [u8; 40],
+    len: usize,
+}
+
+impl std::fmt::Write for StackBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if end > self.bytes.len() {
+            return Err(std::fmt::Error);
+        }
+        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -165,6 +213,21 @@ mod tests {
         float_epoch: 1.5838723477166057e9 => "1.5838723477166057e+09",
         float_2398: 2398.283 => "2398.283",
         float_0_5: 0.5 => "0.5",
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn floats_round_trip_and_pick_go_notation(bits: u64) {
+            let v = f64::from_bits(bits);
+            proptest::prop_assume!(v.is_finite() && v != 0.0);
+            let s = go_float_string(v);
+            proptest::prop_assert_eq!(s.parse::<f64>().unwrap(), v, "{}", s);
+            let exp = v.abs().log10().floor() as i32;
+            // log10 can be off by one at exact powers; only check clear cases.
+            if !(-5..=-4).contains(&exp) && !(5..=6).contains(&exp) {
+                proptest::prop_assert_eq!(s.contains('e'), !(-4..6).contains(&exp), "{}", s);
+            }
+        }
     }
 
     #[test]

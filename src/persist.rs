@@ -9,14 +9,18 @@
 //! on a helper thread so no core blocks on disk I/O. Format: [`codec`].
 
 pub mod codec;
+pub mod gob;
 pub mod wal;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::sync::Arc;
+
+use crate::grouping::GroupingKey;
 use crate::log;
-use crate::store::group::Group;
+use crate::store::group::{Group, StoredFamily, StoredSeries};
 
 /// A persistence failure (never fatal: logged, retried at the next trigger).
 #[derive(Debug)]
@@ -74,6 +78,9 @@ pub fn load(path: &Path) -> Vec<Group> {
         }
     };
     let decoded = codec::read(&bytes);
+    if decoded.damage == Some(codec::Damage::NotASnapshot) && gob::looks_like_gob(&bytes) {
+        return import_gob(path, &bytes);
+    }
     match decoded.damage {
         None => {
             log::info(
@@ -98,6 +105,106 @@ pub fn load(path: &Path) -> Vec<Group> {
         }
     }
     decoded.groups
+}
+
+/// Imports a Go Pushgateway persistence file (spec 5): keeps the original
+/// beside it as `<file>.pushgateway-gob`, and writes our own format in its
+/// place right away so the import never has to be repeated.
+fn import_gob(path: &Path, bytes: &[u8]) -> Vec<Group> {
+    let gob_groups = match gob::read(bytes) {
+        Ok(g) => g,
+        Err(e) => {
+            let aside = set_aside(path).map(|p| p.display().to_string());
+            log::error(
+                "could not import the Go Pushgateway persistence file; kept it aside",
+                &[
+                    ("file", &path.display()),
+                    ("err", &e),
+                    ("kept_as", &aside.unwrap_or_else(|e| e.to_string())),
+                ],
+            );
+            return Vec::new();
+        }
+    };
+    let mut groups = Vec::with_capacity(gob_groups.len());
+    let mut skipped = 0usize;
+    for gg in gob_groups {
+        let Some(job) = gg.labels.iter().find(|(n, _)| n == "job").map(|(_, v)| v.clone()) else {
+            skipped += 1;
+            continue;
+        };
+        let key = GroupingKey::new(&job, gg.labels.into_iter().filter(|(n, _)| n != "job"));
+        let mut group = Group { key, families: Default::default() };
+        for gf in gg.families {
+            // Each family is one undelimited MetricFamily message; frame it
+            // for the delimited-stream decoder.
+            let mut framed = Vec::with_capacity(gf.protobuf.len() + 10);
+            let mut n = gf.protobuf.len() as u64;
+            while n >= 0x80 {
+                framed.push(n as u8 | 0x80);
+                n >>= 7;
+            }
+            framed.push(n as u8);
+            framed.extend_from_slice(&gf.protobuf);
+            let Ok(parsed) = crate::expfmt::proto::parse(&framed) else {
+                skipped += 1;
+                continue;
+            };
+            for f in parsed {
+                // Stored labels are already sanitised by the Go server.
+                let series = f
+                    .metrics
+                    .into_iter()
+                    .map(|m| {
+                        let mut labels: Vec<(Box<str>, Box<str>)> = m
+                            .labels
+                            .into_iter()
+                            .map(|l| (l.name.as_ref().into(), l.value.as_ref().into()))
+                            .collect();
+                        labels.sort_by(|a, b| a.0.cmp(&b.0));
+                        StoredSeries {
+                            labels: labels.into_boxed_slice(),
+                            value: m.value,
+                            raw_value: m.raw_value.as_deref().map(Box::from),
+                        }
+                    })
+                    .collect();
+                let name: Box<str> = f.name.as_ref().into();
+                let help = f.help.as_deref().map(Box::from);
+                let fam = StoredFamily::new(name.clone(), help, f.typ, series, gf.pushed_at);
+                group.families.insert(name, Arc::new(fam));
+            }
+        }
+        groups.push(group);
+    }
+    let mut kept = path.as_os_str().to_owned();
+    kept.push(".pushgateway-gob");
+    let kept = PathBuf::from(kept);
+    let mut file = Vec::new();
+    codec::write_header(&mut file);
+    for g in &groups {
+        codec::write_group(&mut file, g);
+    }
+    codec::write_end(&mut file, groups.len() as u64);
+    let result = std::fs::copy(path, &kept)
+        .map_err(err("while keeping a copy of the Go Pushgateway file", &kept))
+        .and_then(|_| write_atomic(path, &file));
+    match result {
+        Ok(()) => log::info(
+            "Imported the Go Pushgateway persistence file",
+            &[
+                ("file", &path.display()),
+                ("groups", &groups.len()),
+                ("skipped", &skipped),
+                ("original_kept_as", &kept.display()),
+            ],
+        ),
+        Err(e) => log::error(
+            "imported the Go Pushgateway file but could not rewrite it in our format; it stays as it was",
+            &[("err", &e)],
+        ),
+    }
+    groups
 }
 
 /// Writes `bytes` to `path` atomically and durably.

@@ -6,6 +6,8 @@
 //! this is sorting references and copying bytes. Collecting the families from
 //! the shards is the runtime's job; this module sees plain lists.
 
+pub mod proto;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -168,7 +170,7 @@ pub fn render_text(
 pub fn write_protobuf(merged: &[Merged<'_>], out: &mut Vec<u8>) {
     for m in merged {
         let series: Vec<&StoredSeries> = m.series().into_iter().map(|(s, _)| s).collect();
-        let _ = (series, &out); // TEMP until render::proto lands
+        proto::render_family(m.name, m.help, m.typ, &series, out);
     }
 }
 

@@ -78,6 +78,8 @@ pub struct Shared {
     pub shutdown: Shutdown,
     /// Next WAL sequence number (global replay order of mutations).
     pub wal_seq: AtomicU64,
+    /// Open connections on all cores (`--runtime.max-connections`).
+    pub open_connections: AtomicUsize,
 }
 
 /// One core's context: its shard, the mesh to all shards, shared state.
@@ -453,6 +455,7 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), Error> {
         started,
         shutdown: shutdown.clone(),
         wal_seq: AtomicU64::new(next_seq),
+        open_connections: AtomicUsize::new(0),
     });
     let (mesh, inboxes) = Mesh::new(n);
     let draining = Arc::new(AtomicUsize::new(n));
@@ -705,6 +708,18 @@ fn num_cpus() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
+/// Answers a connection over `--runtime.max-connections` with 503 and closes it.
+async fn refuse_connection(mut stream: monoio::net::TcpStream) {
+    use monoio::io::AsyncWriteRentExt;
+    let mut out = Vec::new();
+    crate::http::response::Response::error(
+        503,
+        "too many open connections (--runtime.max-connections); retry later",
+    )
+    .render(false, SystemTime::now(), &mut out);
+    let _ = stream.write_all(out).await;
+}
+
 async fn accept_loop(listener: TcpListener, core: Rc<Core>) {
     let shutdown = core.shared.shutdown.clone();
     loop {
@@ -713,10 +728,18 @@ async fn accept_loop(listener: TcpListener, core: Rc<Core>) {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
                     let core = core.clone();
+                    let open = &core.shared.open_connections;
+                    if open.fetch_add(1, Ordering::Relaxed) >= core.shared.config.max_connections {
+                        open.fetch_sub(1, Ordering::Relaxed);
+                        core.shared.metrics.refused("too_many_connections");
+                        monoio::spawn(refuse_connection(stream));
+                        continue;
+                    }
                     monoio::spawn(async move {
                         core.connections.set(core.connections.get() + 1);
                         crate::http::conn::serve(stream, &core).await;
                         core.connections.set(core.connections.get() - 1);
+                        core.shared.open_connections.fetch_sub(1, Ordering::Relaxed);
                     });
                 }
                 Err(e) => {

@@ -24,14 +24,19 @@ use crate::store::group::{StoredFamily, StoredSeries};
 use crate::store::index::Index;
 
 type Labels = Vec<(&'static str, String)>;
+/// Request labels: all static strings, so counting allocates nothing
+/// (the label set is cloned only the first time a combination is seen).
+type RequestLabels = [(&'static str, &'static str); 3];
+type MethodLabel = [(&'static str, &'static str); 1];
 
 /// The server's own metrics.
 #[derive(Debug)]
 pub struct SelfMetrics {
     registry: Registry,
-    requests: Family<Labels, Counter>,
-    push_duration: Family<Labels, Histogram>,
-    push_size: Family<Labels, Histogram>,
+    requests: Family<RequestLabels, Counter>,
+    push_duration: Family<MethodLabel, Histogram>,
+    push_size: Family<MethodLabel, Histogram>,
+    refused: Family<[(&'static str, &'static str); 1], Counter>,
 }
 
 /// Names and types of the own families, registered in the consistency index
@@ -41,6 +46,7 @@ pub const OWN_FAMILIES: &[(&str, MetricType)] = &[
     ("pushgateway_http_requests_total", MetricType::Counter),
     ("pushgateway_http_push_duration_seconds", MetricType::Histogram),
     ("pushgateway_http_push_size_bytes", MetricType::Histogram),
+    ("pushgate_refused_requests_total", MetricType::Counter),
     ("process_cpu_seconds_total", MetricType::Counter),
     ("process_max_fds", MetricType::Gauge),
     ("process_open_fds", MetricType::Gauge),
@@ -70,13 +76,13 @@ impl SelfMetrics {
              from which pushgateway was built, and the goos and goarch for the build.",
             build,
         );
-        let requests = Family::<Labels, Counter>::default();
+        let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "pushgateway_http_requests",
             "Total HTTP requests processed by the Pushgateway, excluding scrapes.",
             requests.clone(),
         );
-        let push_duration = Family::<Labels, Histogram>::new_with_constructor(|| {
+        let push_duration = Family::<MethodLabel, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.0001, 4.0, 10))
         });
         registry.register(
@@ -84,7 +90,7 @@ impl SelfMetrics {
             "HTTP request duration for pushes to the Pushgateway.",
             push_duration.clone(),
         );
-        let push_size = Family::<Labels, Histogram>::new_with_constructor(|| {
+        let push_size = Family::<MethodLabel, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(64.0, 4.0, 10))
         });
         registry.register(
@@ -92,8 +98,14 @@ impl SelfMetrics {
             "HTTP request size for pushes to the Pushgateway.",
             push_size.clone(),
         );
+        let refused = Family::<[(&'static str, &'static str); 1], Counter>::default();
+        registry.register(
+            "pushgate_refused_requests",
+            "Requests refused by a limit or as malformed, by reason (Pushgate only).",
+            refused.clone(),
+        );
         registry.register_collector(Box::new(ProcessCollector { started }));
-        SelfMetrics { registry, requests, push_duration, push_size }
+        SelfMetrics { registry, requests, push_duration, push_size, refused }
     }
 
     /// Registers the own families' types in the consistency index.
@@ -106,17 +118,22 @@ impl SelfMetrics {
     /// Counts a request to `handler` (spec 1.10 names) answered with `code`.
     pub fn count_request(&self, code: u16, handler: &'static str, method: &str) {
         self.requests
-            .get_or_create(&vec![
-                ("code", code.to_string()),
-                ("handler", handler.to_owned()),
-                ("method", method.to_ascii_lowercase()),
+            .get_or_create(&[
+                ("code", code_str(code)),
+                ("handler", handler),
+                ("method", method_str(method)),
             ])
             .inc();
     }
 
+    /// Counts a request refused by a limit or as malformed.
+    pub fn refused(&self, reason: &'static str) {
+        self.refused.get_or_create(&[("reason", reason)]).inc();
+    }
+
     /// Observes a push's duration and approximate size.
     pub fn observe_push(&self, method: &str, seconds: f64, size: usize) {
-        let labels = vec![("method", method.to_ascii_lowercase())];
+        let labels = [("method", method_str(method))];
         self.push_duration.get_or_create(&labels).observe(seconds);
         self.push_size.get_or_create(&labels).observe(size as f64);
     }
@@ -152,6 +169,39 @@ impl SelfMetrics {
                 Arc::new(StoredFamily::new(f.name.into_owned().into(), help, f.typ, series, now))
             })
             .collect()
+    }
+}
+
+/// The lower-case method label (spec 1.10); methods we never route are "other".
+fn method_str(method: &str) -> &'static str {
+    match method {
+        "GET" => "get",
+        "PUT" => "put",
+        "POST" => "post",
+        "DELETE" => "delete",
+        "OPTIONS" => "options",
+        "HEAD" => "head",
+        _ => "other",
+    }
+}
+
+/// The status code as a static string (the codes this server answers).
+fn code_str(code: u16) -> &'static str {
+    match code {
+        200 => "200",
+        202 => "202",
+        301 => "301",
+        307 => "307",
+        400 => "400",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        413 => "413",
+        415 => "415",
+        431 => "431",
+        500 => "500",
+        503 => "503",
+        _ => "other",
     }
 }
 
@@ -263,6 +313,7 @@ mod tests {
         let m = SelfMetrics::new(SystemTime::now());
         m.count_request(202, "delete", "DELETE");
         m.observe_push("PUT", 0.001, 156);
+        m.refused("bad_head");
         let fams = m.families();
         let names: Vec<&str> = fams.iter().map(|f| &*f.name).collect();
         for (name, typ) in OWN_FAMILIES {

@@ -37,10 +37,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 
 step "conformance against the reference Pushgateway"
 cargo build --release --quiet
-# Cases for protobuf, compressed bodies and scrape negotiation belong to the
-# protocol-adapters issue and are skipped until it lands.
-python3 ../shared/conformance/pgdiff.py --target target/release/pushgate \
-    --skip protobuf-push,go-client-protobuf-push-and-delete,gzip-request-body,scrape-content-negotiation,scrape-gzip
+python3 ../shared/conformance/pgdiff.py --target target/release/pushgate
 
 step "Python prometheus_client against the real binary"
 python3 -c 'import prometheus_client' 2>/dev/null \

@@ -2,7 +2,8 @@
 
 use crate::api::json::{push_sorted_object, string};
 use crate::api::{cors_headers, envelope};
-use crate::expfmt::Value;
+use crate::expfmt::proto::native_buckets;
+use crate::expfmt::{MetricType, Value};
 use crate::gofmt::go_float_string;
 use crate::http::response::Response;
 use crate::http::Error;
@@ -38,11 +39,37 @@ fn family_json(f: &StoredFamily) -> String {
                 fields.push(("sum", string(&go_float_string(*sum))));
             }
             Value::Histogram { count, sum, buckets } => {
-                let b: Vec<(String, String)> =
-                    buckets.iter().map(|(le, c)| (go_float_string(*le), c.to_string())).collect();
-                fields.push(("buckets", labels_object(b)));
-                fields.push(("count", string(&count.to_string())));
-                fields.push(("sum", string(&go_float_string(*sum))));
+                // Native histograms as the Pushgateway 1.8+ shows them (spec 1.5).
+                let native = match (f.typ, s.raw_value.as_deref()) {
+                    (MetricType::Histogram, Some(raw)) => native_buckets(raw),
+                    _ => None,
+                };
+                if let Some(n) = native {
+                    let mut arr = String::from("[");
+                    for (i, (rule, lower, upper, c)) in n.buckets.iter().enumerate() {
+                        if i > 0 {
+                            arr.push(',');
+                        }
+                        arr.push_str(&format!(
+                            "[{rule},{},{},{}]",
+                            string(&go_float_string(*lower)),
+                            string(&go_float_string(*upper)),
+                            string(&c.to_string())
+                        ));
+                    }
+                    arr.push(']');
+                    fields.push(("buckets", arr));
+                    fields.push(("count", string(&n.count.to_string())));
+                    fields.push(("sum", string(&go_float_string(n.sum))));
+                } else {
+                    let b: Vec<(String, String)> = buckets
+                        .iter()
+                        .map(|(le, c)| (go_float_string(*le), c.to_string()))
+                        .collect();
+                    fields.push(("buckets", labels_object(b)));
+                    fields.push(("count", string(&count.to_string())));
+                    fields.push(("sum", string(&go_float_string(*sum))));
+                }
             }
         }
         push_sorted_object(&mut metrics, fields);

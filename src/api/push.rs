@@ -6,7 +6,7 @@
 use std::time::{Instant, SystemTime};
 
 use crate::expfmt::format::{push_format, Format};
-use crate::expfmt::text;
+use crate::expfmt::{proto, text};
 use crate::grouping::parse_push_path;
 use crate::http::coding::decode_body;
 use crate::http::request::Head;
@@ -67,13 +67,10 @@ async fn serve(
         core.delete(key).await.ok_or(Error::Unavailable)?;
         return Ok(Response::empty(202));
     }
-    if push_format(head.content_type.as_deref()) == Format::Protobuf {
-        return Ok(Response::error(
-            415,
-            "protobuf push bodies are not supported yet; send the text format (text/plain; version=0.0.4)",
-        ));
-    }
-    let families = text::parse(&body).map_err(Error::Parse)?;
+    let families = match push_format(head.content_type.as_deref()) {
+        Format::Protobuf => proto::parse(&body).map_err(Error::ProtoParse)?,
+        Format::Text => text::parse(&body).map_err(Error::Parse)?,
+    };
     let prepared = prepare(key, head.method == "PUT", families, SystemTime::now());
     if core.shared.config.disable_consistency_check {
         // Spec 2.6: answered as soon as it parsed.

@@ -8,7 +8,7 @@ use crate::http::coding::{accepts_gzip, gzip};
 use crate::http::request::Head;
 use crate::http::response::Response;
 use crate::http::Error;
-use crate::render::{merge, write_text};
+use crate::render::{merge, write_protobuf, write_text};
 use crate::runtime::Core;
 
 /// Serves a scrape.
@@ -28,14 +28,9 @@ pub async fn handle(core: &Core, head: &Head) -> Response {
             write_text(&merged, &mut body);
             TEXT_CONTENT_TYPE
         }
-        // TEMP until render::proto lands: serve text to protobuf scrapers.
-        Format::Protobuf if false => {
-            crate::render::write_protobuf(&merged, &mut body);
-            PROTOBUF_CONTENT_TYPE
-        }
         Format::Protobuf => {
-            write_text(&merged, &mut body);
-            TEXT_CONTENT_TYPE
+            write_protobuf(&merged, &mut body);
+            PROTOBUF_CONTENT_TYPE
         }
     };
     let mut response =

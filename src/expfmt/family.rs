@@ -104,8 +104,10 @@ pub struct Metric<'buf> {
     /// (everything but labels and timestamp: the gauge/counter/summary/
     /// untyped/histogram sub-message, with native histogram parts, exemplars
     /// and created timestamps), re-emitted verbatim on protobuf scrapes so
-    /// nothing the text model cannot hold is lost.
-    pub raw_value: Option<&'buf [u8]>,
+    /// nothing the text model cannot hold is lost. Borrowed from the body
+    /// when those fields are contiguous (as every encoder writes them: labels
+    /// first, then the value), else an owned concatenation in pushed order.
+    pub raw_value: Option<Cow<'buf, [u8]>>,
 }
 
 /// One metric family: a name, optional HELP, a type and its series.

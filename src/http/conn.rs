@@ -1,92 +1,64 @@
 //! The per-connection loop: read → frame → dispatch → write.
 //!
-//! Owns the connection's buffers. Under monoio's rent model the read buffer
-//! belongs to the kernel while a read is in flight, so every request is
-//! parsed and handled (borrowing the buffer) before the next read starts;
-//! pipelined requests already buffered are answered in one write.
+//! Owns the connection's buffers and its timeouts. Under monoio's rent model
+//! the read buffer belongs to the kernel while a read is in flight, so every
+//! request is parsed and handled (borrowing the buffer) before the next read
+//! starts; pipelined requests already buffered are answered in one write (at
+//! most `--runtime.max-pipelined` at a time). A client that takes longer
+//! than `--runtime.request-timeout` to send one request gets 408 (slowloris);
+//! an idle keep-alive connection is closed after `--runtime.idle-timeout`.
 
-use std::borrow::Cow;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use monoio::buf::IoBufMut;
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
 use monoio::net::TcpStream;
 
 use crate::api;
-use crate::http::request::{self, decode_chunked, parse_head, BodyFraming, Head, Status};
+use crate::http::request::{frame, Progress};
 use crate::http::response::Response;
 use crate::http::Error;
 use crate::log;
 use crate::runtime::Core;
 
 const READ_CHUNK: usize = 16 * 1024;
+/// Answers are written out once this much is buffered, even mid-pipeline.
+const MAX_BUFFERED_OUT: usize = 1 << 20;
 
-/// A complete request in the buffer.
-struct Framed<'b> {
-    head: Head,
-    body: Cow<'b, [u8]>,
-    consumed: usize,
-    head_done: bool,
-}
-
-/// Frames the first request in `buf`. `Partial` carries whether the head is
-/// complete (so `Expect: 100-continue` can be answered).
-fn frame(buf: &[u8]) -> Result<Result<Framed<'_>, Option<Head>>, request::Error> {
-    let (head, head_len, framing) = match parse_head(buf)? {
-        Status::Complete(h) => h,
-        Status::Partial => return Ok(Err(None)),
-    };
-    let rest = &buf[head_len..];
-    match framing {
-        BodyFraming::Length(n) if rest.len() >= n => Ok(Ok(Framed {
-            head,
-            body: Cow::Borrowed(&rest[..n]),
-            consumed: head_len + n,
-            head_done: true,
-        })),
-        BodyFraming::Length(_) => Ok(Err(Some(head))),
-        BodyFraming::Chunked => match decode_chunked(rest)? {
-            Status::Complete((body, used)) => Ok(Ok(Framed {
-                head,
-                body: Cow::Owned(body),
-                consumed: head_len + used,
-                head_done: true,
-            })),
-            Status::Partial => Ok(Err(Some(head))),
-        },
-    }
-}
-
-/// Serves one connection until the client closes it, an error ends it, or
-/// the server shuts down.
+/// Serves one connection until the client closes it, an error or timeout
+/// ends it, or the server shuts down.
 pub async fn serve(mut stream: TcpStream, core: &Core) {
     let shutdown = core.shared.shutdown.clone();
+    let config = &core.shared.config;
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut continue_sent = false;
+    // When the first byte of the request now being received arrived.
+    let mut request_started: Option<Instant> = None;
     loop {
         let mut close = false;
-        loop {
-            let framed = match frame(&buf) {
-                Ok(Ok(f)) => f,
-                Ok(Err(head)) => {
-                    if let Some(h) = head {
-                        if h.expect_continue && !continue_sent {
-                            out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-                            continue_sent = true;
-                        }
+        let mut answered = 0;
+        while answered < config.max_pipelined && out.len() < MAX_BUFFERED_OUT {
+            let framed = match frame(&buf, config.http_limits) {
+                Ok(Progress::Complete(f)) => f,
+                Ok(Progress::HeadOnly(h)) => {
+                    if h.expect_continue && !continue_sent {
+                        out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                        continue_sent = true;
                     }
                     break;
                 }
+                Ok(Progress::Partial) => break,
                 Err(e) => {
                     log::debug("refused malformed request", &[("err", &e)]);
+                    core.shared.metrics.refused(e.reason());
                     Error::Framing(e).response().render(false, SystemTime::now(), &mut out);
                     close = true;
                     break;
                 }
             };
-            debug_assert!(framed.head_done);
             continue_sent = false;
+            answered += 1;
             let keep_alive = framed.head.keep_alive && !shutdown.is_triggered();
             let response: Response = api::dispatch(core, &framed.head, &framed.body).await;
             let head_only = framed.head.method == "HEAD";
@@ -98,6 +70,7 @@ pub async fn serve(mut stream: TcpStream, core: &Core) {
             let consumed = framed.consumed;
             drop(framed);
             buf.drain(..consumed);
+            request_started = None;
             if !keep_alive {
                 close = true;
                 break;
@@ -114,18 +87,42 @@ pub async fn serve(mut stream: TcpStream, core: &Core) {
         if close || shutdown.is_triggered() {
             return;
         }
+        if answered == config.max_pipelined {
+            continue; // more requests may already be buffered
+        }
+        if !buf.is_empty() && request_started.is_none() {
+            request_started = Some(Instant::now()); // the next request has begun
+        }
+        let deadline = match request_started {
+            Some(t) => t + config.request_timeout,
+            None => Instant::now() + config.idle_timeout,
+        };
+        let remaining = deadline.saturating_duration_since(Instant::now());
         if buf.capacity() - buf.len() < READ_CHUNK / 2 {
             buf.reserve(READ_CHUNK);
         }
         let len = buf.len();
         let cap = buf.capacity();
         monoio::select! {
-            read = stream.read(buf.slice_mut(len..cap)) => {
-                let (res, slice) = read;
+            read = monoio::time::timeout(remaining, stream.read(buf.slice_mut(len..cap))) => {
+                let Ok((res, slice)) = read else {
+                    if request_started.is_some() {
+                        core.shared.metrics.refused("request_timeout");
+                        let mut out = Vec::new();
+                        Response::error(408, "request timed out: the whole request must arrive within --runtime.request-timeout")
+                            .render(false, SystemTime::now(), &mut out);
+                        let _ = stream.write_all(out).await;
+                    }
+                    return;
+                };
                 buf = slice.into_inner();
                 match res {
                     Ok(0) | Err(_) => return,
-                    Ok(_) => {}
+                    Ok(_) => {
+                        if request_started.is_none() {
+                            request_started = Some(Instant::now());
+                        }
+                    }
                 }
             },
             _ = shutdown.wait() => return,

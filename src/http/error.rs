@@ -4,7 +4,7 @@
 //! [`Error::response`] decides its status and Go-compatible body, so a new
 //! variant does not compile until someone decides its status.
 
-use crate::expfmt::text;
+use crate::expfmt::{proto, text};
 use crate::grouping;
 use crate::http::coding;
 use crate::http::request;
@@ -25,6 +25,8 @@ pub enum Error {
     Grouping(grouping::Error),
     /// The push body does not parse (spec 3.2).
     Parse(text::Error),
+    /// The protobuf push body does not parse (spec 3.3).
+    ProtoParse(proto::Error),
     /// The store refused the push (spec 2.5).
     Rejected(Rejection),
     /// The scrape found an inconsistent store (unchecked mode only, spec 2.6).
@@ -68,6 +70,7 @@ impl Error {
             ),
             Error::Grouping(e) => Response::error(400, &e.to_string()),
             Error::Parse(e) => Response::error(400, &e.to_string()),
+            Error::ProtoParse(e) => Response::error(400, &e.to_string()),
             Error::Rejected(r) => Response::error(
                 400,
                 &format!("pushed metrics are invalid or inconsistent with existing metrics: {r}"),

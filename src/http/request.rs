@@ -11,6 +11,21 @@ pub const MAX_HEAD: usize = 64 * 1024;
 /// Maximum size of a request body; more is answered 413.
 pub const MAX_BODY: usize = 256 * 1024 * 1024;
 
+/// Size limits for framing (`--runtime.max-header-bytes`, `--runtime.max-body-bytes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request head; more is answered 431.
+    pub max_head: usize,
+    /// Largest request body (before decompression); more is answered 413.
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_head: MAX_HEAD, max_body: MAX_BODY }
+    }
+}
+
 /// Result of a framing step that may need more input.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Status<T> {
@@ -33,8 +48,22 @@ pub enum Error {
     BadTransferEncoding,
     /// The chunked body framing is broken.
     BadChunk,
-    /// The body is over [`MAX_BODY`].
+    /// The body is over the body limit.
     BodyTooLarge,
+}
+
+impl Error {
+    /// Short label for the refused-requests self-metric.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::BadHead => "bad_head",
+            Error::HeadTooLarge => "head_too_large",
+            Error::BadContentLength => "bad_content_length",
+            Error::BadTransferEncoding => "bad_transfer_encoding",
+            Error::BadChunk => "bad_chunk",
+            Error::BodyTooLarge => "body_too_large",
+        }
+    }
 }
 
 impl std::fmt::Display for Error {
@@ -60,7 +89,7 @@ pub enum BodyFraming {
 }
 
 /// An owned request head with the headers the server acts on.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Head {
     /// Method, as sent.
     pub method: String,
@@ -90,13 +119,13 @@ pub struct Head {
 ///
 /// # Errors
 /// [`Error`] for anything that is not a valid, supported request head.
-pub fn parse_head(buf: &[u8]) -> Result<Status<(Head, usize, BodyFraming)>, Error> {
+pub fn parse_head(buf: &[u8], limits: Limits) -> Result<Status<(Head, usize, BodyFraming)>, Error> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let len = match req.parse(buf) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
-            return if buf.len() > MAX_HEAD {
+            return if buf.len() > limits.max_head {
                 Err(Error::HeadTooLarge)
             } else {
                 Ok(Status::Partial)
@@ -105,7 +134,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Status<(Head, usize, BodyFraming)>, Erro
         Err(httparse::Error::TooManyHeaders) => return Err(Error::HeadTooLarge),
         Err(_) => return Err(Error::BadHead),
     };
-    if len > MAX_HEAD {
+    if len > limits.max_head {
         return Err(Error::HeadTooLarge);
     }
     let method = req.method.ok_or(Error::BadHead)?.to_owned();
@@ -162,7 +191,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Status<(Head, usize, BodyFraming)>, Erro
     let framing = match (chunked, content_length) {
         (true, Some(_)) => return Err(Error::BadTransferEncoding),
         (true, None) => BodyFraming::Chunked,
-        (false, Some(n)) if n > MAX_BODY => return Err(Error::BodyTooLarge),
+        (false, Some(n)) if n > limits.max_body => return Err(Error::BodyTooLarge),
         (false, n) => BodyFraming::Length(n.unwrap_or(0)),
     };
     Ok(Status::Complete((head, len, framing)))
@@ -174,7 +203,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Status<(Head, usize, BodyFraming)>, Erro
 ///
 /// # Errors
 /// [`Error::BadChunk`] for broken framing, [`Error::BodyTooLarge`] past the limit.
-pub fn decode_chunked(buf: &[u8]) -> Result<Status<(Vec<u8>, usize)>, Error> {
+pub fn decode_chunked(buf: &[u8], limits: Limits) -> Result<Status<(Vec<u8>, usize)>, Error> {
     let mut body = Vec::new();
     let mut pos = 0;
     loop {
@@ -182,7 +211,7 @@ pub fn decode_chunked(buf: &[u8]) -> Result<Status<(Vec<u8>, usize)>, Error> {
             Ok(httparse::Status::Complete((used, size))) => {
                 pos += used;
                 let size = usize::try_from(size).map_err(|_| Error::BodyTooLarge)?;
-                if body.len().saturating_add(size) > MAX_BODY {
+                if body.len().saturating_add(size) > limits.max_body {
                     return Err(Error::BodyTooLarge);
                 }
                 if size == 0 {
@@ -214,6 +243,56 @@ pub fn decode_chunked(buf: &[u8]) -> Result<Status<(Vec<u8>, usize)>, Error> {
     }
 }
 
+/// A whole request found at the start of a buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Framed<'b> {
+    /// The head.
+    pub head: Head,
+    /// The body, de-chunked (borrowed unless it was chunked).
+    pub body: std::borrow::Cow<'b, [u8]>,
+    /// Bytes of the buffer this request used.
+    pub consumed: usize,
+}
+
+/// How far the first request in a buffer has arrived.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Progress<'b> {
+    /// The whole request is there.
+    Complete(Framed<'b>),
+    /// The head is complete, the body is not (`Expect: 100-continue` applies).
+    HeadOnly(Head),
+    /// Not even the head is complete.
+    Partial,
+}
+
+/// Frames the first request in `buf`.
+///
+/// # Errors
+/// [`Error`] for a request that can never become valid.
+pub fn frame(buf: &[u8], limits: Limits) -> Result<Progress<'_>, Error> {
+    let (head, head_len, framing) = match parse_head(buf, limits)? {
+        Status::Complete(h) => h,
+        Status::Partial => return Ok(Progress::Partial),
+    };
+    let rest = &buf[head_len..];
+    match framing {
+        BodyFraming::Length(n) if rest.len() >= n => Ok(Progress::Complete(Framed {
+            head,
+            body: std::borrow::Cow::Borrowed(&rest[..n]),
+            consumed: head_len + n,
+        })),
+        BodyFraming::Length(_) => Ok(Progress::HeadOnly(head)),
+        BodyFraming::Chunked => match decode_chunked(rest, limits)? {
+            Status::Complete((body, used)) => Ok(Progress::Complete(Framed {
+                head,
+                body: std::borrow::Cow::Owned(body),
+                consumed: head_len + used,
+            })),
+            Status::Partial => Ok(Progress::HeadOnly(head)),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,7 +300,10 @@ mod tests {
     #[test]
     fn parses_head_and_length() {
         let req = b"PUT /metrics/job/a HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\na 1\n";
-        let Status::Complete((head, len, framing)) = parse_head(req).unwrap() else { panic!() };
+        let Status::Complete((head, len, framing)) = parse_head(req, Limits::default()).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(head.method, "PUT");
         assert_eq!(head.target, "/metrics/job/a");
         assert!(head.keep_alive);
@@ -231,29 +313,39 @@ mod tests {
 
     #[test]
     fn partial_head_is_not_an_error() {
-        assert!(matches!(parse_head(b"PUT /metrics HTTP/1.1\r\nHo").unwrap(), Status::Partial));
+        assert!(matches!(
+            parse_head(b"PUT /metrics HTTP/1.1\r\nHo", Limits::default()).unwrap(),
+            Status::Partial
+        ));
     }
 
     #[test]
     fn conflicting_framing_is_refused() {
         let req = b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n";
-        assert_eq!(parse_head(req).unwrap_err(), Error::BadTransferEncoding);
+        assert_eq!(parse_head(req, Limits::default()).unwrap_err(), Error::BadTransferEncoding);
         let req = b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n";
-        assert_eq!(parse_head(req).unwrap_err(), Error::BadContentLength);
+        assert_eq!(parse_head(req, Limits::default()).unwrap_err(), Error::BadContentLength);
         let req = b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n";
-        assert_eq!(parse_head(req).unwrap_err(), Error::BadContentLength);
+        assert_eq!(parse_head(req, Limits::default()).unwrap_err(), Error::BadContentLength);
     }
 
     #[test]
     fn chunked_bodies_decode_in_any_split() {
         let wire = b"4\r\na 1\n\r\n6\r\nb 22\n\n\r\n0\r\n\r\nNEXT";
-        let Status::Complete((body, used)) = decode_chunked(wire).unwrap() else { panic!() };
+        let Status::Complete((body, used)) = decode_chunked(wire, Limits::default()).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(body, b"a 1\nb 22\n\n");
         assert_eq!(&wire[used..], b"NEXT");
         for cut in 0..used {
-            assert_eq!(decode_chunked(&wire[..cut]).unwrap(), Status::Partial, "cut {cut}");
+            assert_eq!(
+                decode_chunked(&wire[..cut], Limits::default()).unwrap(),
+                Status::Partial,
+                "cut {cut}"
+            );
         }
-        assert_eq!(decode_chunked(b"4\r\nabcdXX").unwrap_err(), Error::BadChunk);
-        assert_eq!(decode_chunked(b"zz\r\n").unwrap_err(), Error::BadChunk);
+        assert_eq!(decode_chunked(b"4\r\nabcdXX", Limits::default()).unwrap_err(), Error::BadChunk);
+        assert_eq!(decode_chunked(b"zz\r\n", Limits::default()).unwrap_err(), Error::BadChunk);
     }
 }

@@ -59,8 +59,9 @@ impl Response {
 
     /// Appends the serialised response to `out`.
     pub fn render(&self, keep_alive: bool, date: SystemTime, out: &mut Vec<u8>) {
+        use std::io::Write as _;
         out.extend_from_slice(b"HTTP/1.1 ");
-        out.extend_from_slice(self.status.to_string().as_bytes());
+        let _ = write!(out, "{}", self.status);
         out.push(b' ');
         out.extend_from_slice(reason(self.status).as_bytes());
         out.extend_from_slice(b"\r\n");
@@ -71,15 +72,30 @@ impl Response {
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"Date: ");
-        out.extend_from_slice(http_date(date).as_bytes());
-        out.extend_from_slice(b"\r\nContent-Length: ");
-        out.extend_from_slice(self.body.len().to_string().as_bytes());
+        push_cached_date(date, out);
+        let _ = write!(out, "\r\nContent-Length: {}", self.body.len());
         if !keep_alive {
             out.extend_from_slice(b"\r\nConnection: close");
         }
         out.extend_from_slice(b"\r\n\r\n");
         out.extend_from_slice(&self.body);
     }
+}
+
+thread_local! {
+    /// The Date header changes once a second; each core formats it once.
+    static DATE: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+}
+
+fn push_cached_date(date: SystemTime, out: &mut Vec<u8>) {
+    let secs = date.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    DATE.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.0 != secs {
+            *cached = (secs, http_date(date));
+        }
+        out.extend_from_slice(cached.1.as_bytes());
+    });
 }
 
 /// Reason phrase of a status code.

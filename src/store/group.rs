@@ -13,6 +13,7 @@ use std::time::SystemTime;
 use crate::expfmt::{MetricType, Value};
 use crate::gofmt::push_expfmt_float;
 use crate::grouping::GroupingKey;
+use crate::store::index::fingerprint;
 
 /// Name of the per-group gauge holding the last successful push time.
 pub const PUSH_TIME: &str = "push_time_seconds";
@@ -69,6 +70,8 @@ pub struct StoredFamily {
     pub pushed_at: SystemTime,
     text: Box<[u8]>,
     offsets: Box<[u32]>,
+    /// `fingerprints[i]` identifies `series[i]` store-wide (see `index::fingerprint`).
+    fingerprints: Box<[u64]>,
 }
 
 impl StoredFamily {
@@ -88,6 +91,7 @@ impl StoredFamily {
             render_series(&mut text, &name, s);
         }
         offsets.push(text.len() as u32);
+        let fingerprints = series.iter().map(|s| fingerprint(&name, &s.labels)).collect();
         StoredFamily {
             name,
             help,
@@ -96,7 +100,13 @@ impl StoredFamily {
             pushed_at,
             text: text.into_boxed_slice(),
             offsets: offsets.into_boxed_slice(),
+            fingerprints,
         }
+    }
+
+    /// Store-wide identities of the series, in series order (computed once).
+    pub fn fingerprints(&self) -> &[u64] {
+        &self.fingerprints
     }
 
     /// The rendered sample lines of series `i`.

@@ -111,8 +111,7 @@ impl Locked<'_> {
         let entry = self.entry(&fam.name);
         let t = &mut entry.types[fam.typ as usize];
         *t = t.wrapping_add_signed(sign);
-        for s in &fam.series {
-            let fp = fingerprint(&fam.name, &s.labels);
+        for &fp in fam.fingerprints() {
             let c = entry.series.entry(fp).or_default();
             *c = c.wrapping_add_signed(sign);
             if *c == 0 {
@@ -214,7 +213,7 @@ impl Index {
     pub fn would_duplicate(&self, fam: &StoredFamily) -> bool {
         let locked = self.lock(std::iter::once(&*fam.name));
         let Some(entry) = locked.get(&fam.name) else { return false };
-        fam.series.iter().any(|s| entry.series.contains_key(&fingerprint(&fam.name, &s.labels)))
+        fam.fingerprints().iter().any(|fp| entry.series.contains_key(fp))
     }
 }
 
@@ -231,10 +230,11 @@ fn check_family(locked: &Locked<'_>, f: &StoredFamily, errors: &mut Vec<String>)
         ));
         return;
     }
-    if let Some(s) = f
+    if let Some((s, _)) = f
         .series
         .iter()
-        .find(|s| entry.series.get(&fingerprint(&f.name, &s.labels)).is_some_and(|c| *c > 1))
+        .zip(f.fingerprints())
+        .find(|(_, fp)| entry.series.get(fp).is_some_and(|c| *c > 1))
     {
         errors.push(duplicate_error(&f.name, f.typ, s));
         return;
@@ -300,7 +300,7 @@ fn type_from_index(i: usize) -> MetricType {
 /// Series of `fam` as `(fingerprint, series)` pairs (used by scrape-time
 /// validation in unchecked mode).
 pub fn fingerprints(fam: &StoredFamily) -> impl Iterator<Item = (u64, &StoredSeries)> {
-    fam.series.iter().map(|s| (fingerprint(&fam.name, &s.labels), s))
+    fam.fingerprints().iter().copied().zip(fam.series.iter())
 }
 
 #[cfg(test)]

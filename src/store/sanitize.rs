@@ -14,7 +14,6 @@ use crate::gofmt::{go_float_string, quote};
 use crate::grouping::path::is_valid_label_name;
 use crate::grouping::GroupingKey;
 use crate::store::group::{StoredFamily, StoredSeries, PUSH_FAILURE_TIME, PUSH_TIME};
-use crate::store::index::fingerprint;
 
 /// A push ready to be applied by the shard that owns its group.
 #[derive(Debug)]
@@ -50,7 +49,6 @@ pub fn prepare(
             continue;
         }
         errors.extend(fam.problems);
-        let mut seen = HashSet::with_capacity(fam.metrics.len());
         let mut series = Vec::with_capacity(fam.metrics.len());
         for m in fam.metrics {
             has_timestamps |= m.timestamp_ms.is_some();
@@ -81,16 +79,23 @@ pub fn prepare(
                     proto_text(fam.typ, &s)
                 ));
             }
-            if !seen.insert(fingerprint(&fam.name, &s.labels)) {
-                errors.push(duplicate_error(&fam.name, fam.typ, &s));
-            }
             series.push(s);
         }
         let name: Box<str> = fam.name.into_owned().into();
         let help = fam.help.map(|h| h.into_owned().into());
         // A later family of the same name wins, as in the Go server's map (spec 2.2).
         out.retain(|f| f.name != name);
-        out.push(StoredFamily::new(name, help, fam.typ, series, received));
+        let family = StoredFamily::new(name, help, fam.typ, series, received);
+        // Series identical after label overriding (spec 2.3); the family's
+        // series are sorted, so duplicates have equal fingerprints nearby but
+        // not necessarily adjacent: use a set.
+        let mut seen = HashSet::with_capacity(family.series.len());
+        for (s, fp) in family.series.iter().zip(family.fingerprints()) {
+            if !seen.insert(*fp) {
+                errors.push(duplicate_error(&family.name, family.typ, s));
+            }
+        }
+        out.push(family);
     }
     PreparedPush { key, replace, families: out, has_timestamps, errors, received }
 }

@@ -4,6 +4,7 @@
 
 mod api;
 mod framing;
+mod hostile;
 mod persist;
 mod push;
 mod scrape;

@@ -249,3 +249,26 @@ fn sigkill_in_wal_mode_keeps_every_acknowledged_push() {
         assert!(!s.log().contains("damaged"), "{}", s.log());
     }
 }
+
+/// A file written by the real Go Pushgateway 1.5.1 imports with every group,
+/// label, value and push time (the scrape matches the one the Go server
+/// served before it stopped), and is rewritten in our format with the
+/// original kept beside it.
+#[test]
+fn go_pushgateway_gob_file_imports_exactly() {
+    let d = scratch("gob");
+    let file = d.join("pg.data");
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    std::fs::copy(data.join("pushgateway-1.5.1.gob"), &file).unwrap();
+    let theirs = std::fs::read_to_string(data.join("pushgateway-1.5.1.gob.scrape")).unwrap();
+    let want = crate::util::pushed_lines(&theirs);
+    let s = Server::start(&[&file_flag(&file)]);
+    assert!(s.log().contains("groups=7"), "{}", s.log());
+    assert_eq!(s.scrape(), want);
+    s.terminate();
+    assert!(d.join("pg.data.pushgateway-gob").exists(), "the original must be kept");
+    // From now on the file is ours, and still holds everything.
+    let s = Server::start(&[&file_flag(&file)]);
+    assert!(s.log().contains("Restored persisted metrics"), "{}", s.log());
+    assert_eq!(s.scrape(), want);
+}

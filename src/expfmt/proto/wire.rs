@@ -37,7 +37,7 @@ pub(crate) struct Field<'a> {
     pub end: usize,
 }
 
-impl Field<'_> {
+impl<'a> Field<'a> {
     /// The value as a double, if the wire type is the one of `double` fields.
     pub fn f64(&self) -> Option<f64> {
         match self.val {
@@ -46,16 +46,8 @@ impl Field<'_> {
         }
     }
 
-    /// The value as a varint, if the wire type is 0.
-    pub fn varint(&self) -> Option<u64> {
-        match self.val {
-            Val::Varint(v) => Some(v),
-            _ => None,
-        }
-    }
-
     /// The payload of a length-delimited field.
-    pub fn bytes(&self) -> Option<&[u8]> {
+    pub fn bytes(&self) -> Option<&'a [u8]> {
         match self.val {
             Val::Bytes(b) => Some(b),
             _ => None,
@@ -242,8 +234,8 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 /// Length of `v` as a varint.
 #[inline]
 pub(crate) fn varint_len(v: u64) -> usize {
-    // 1 + floor(bits / 7), with 0 taking one byte.
-    ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+    // ceil(significant bits / 7), with 0 taking one byte.
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 #[cfg(test)]
@@ -275,8 +267,8 @@ mod tests {
         assert_eq!(zigzag64(u64::MAX), i64::MIN);
         assert_eq!(zigzag32(3), -2);
         assert_eq!(zigzag32(4), 2);
-        // Go truncates to 32 bits before decoding.
-        assert_eq!(zigzag32((1 << 32) | 4), 2);
+        // Go truncates `x>>1` and `x` to 32 bits separately.
+        assert_eq!(zigzag32((1 << 32) | 4), -2147483646);
     }
 
     #[test]

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# End-to-end load comparison on loopback: Pushgate vs the reference Pushgateway
+# (default and --push.disable-consistency-check) vs nginx `return 200`, all
+# driven by wrk in turn in the same run, reported as ratios (absolute numbers
+# drift on shared machines). Bounded in time; kills only what it started.
+#
+# Usage: bash benches/load.sh            (from the repository root)
+# Env:   DUR=8 (seconds per wrk run)  POP_GROUPS=10000 POP_SERIES=100 (1M series)
+#        SKIP_REFERENCE=1 to measure Pushgate alone.
+# Needs: wrk, nginx, prometheus-pushgateway, python3 (apt-get install wrk nginx-light prometheus-pushgateway)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${DUR:-8}
+POP_GROUPS=${POP_GROUPS:-10000}
+POP_SERIES=${POP_SERIES:-100}
+BENCH=../shared/bench
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_ready() { for _ in $(seq 200); do curl -fs -o /dev/null "http://127.0.0.1:$1${2:-/-/ready}" && return 0; sleep 0.05; done; echo "server on $1 not ready" >&2; return 1; }
+rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+push_rate() { # port [extra wrk args] -> requests/s
+    (cd "$BENCH" && PG_GROUPS=1000 BODY=body.txt wrk -t1 -c16 -d"${DUR}s" "${@:2}" -s push.lua "http://127.0.0.1:$1") \
+        | awk '/Requests\/sec/ {printf "%.0f", $2}'
+}
+scrape_time() { # port [curl args] -> median seconds of 3 scrapes
+    for _ in 1 2 3; do curl -s -o /dev/null -w '%{time_total}\n' "${@:2}" "http://127.0.0.1:$1/metrics"; done | sort -n | sed -n 2p
+}
+start_pushgate() { local port; port=$(free_port)
+    cargo build --release --quiet
+    target/release/pushgate --web.listen-address="127.0.0.1:$port" "$@" 2>"$TMP/pushgate-$port.log" &
+    PIDS+=($!); LAST_PID=$!; wait_ready "$port"; LAST_PORT=$port; }
+start_pushgateway() { local port; port=$(free_port)
+    prometheus-pushgateway --web.listen-address="127.0.0.1:$port" --persistence.file= "$@" 2>"$TMP/pgw-$port.log" &
+    PIDS+=($!); LAST_PID=$!; wait_ready "$port"; LAST_PORT=$port; }
+start_nginx() { local port; port=$(free_port)
+    mkdir -p "$TMP/nginx"
+    cat >"$TMP/nginx/nginx.conf" <<NGINX
+worker_processes 1; daemon off; pid $TMP/nginx/nginx.pid; error_log $TMP/nginx/error.log;
+events { worker_connections 1024; }
+http { access_log off; client_body_temp_path $TMP/nginx; keepalive_requests 1000000;
+  server { listen 127.0.0.1:$port; location / { return 200; } } }
+NGINX
+    nginx -c "$TMP/nginx/nginx.conf" &
+    PIDS+=($!); LAST_PID=$!; sleep 0.5; LAST_PORT=$port; }
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+echo "# load comparison $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(uname -r), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "# wrk -t1 -c16 -d${DUR}s, 1 KB PUTs (12 samples, 4 families) over 1000 groups"
+
+start_pushgate; PG=$(push_rate "$LAST_PORT"); PG_PID=$LAST_PID; PG_PORT=$LAST_PORT
+echo "pushgate (checked)                 pushes/s: $PG"
+LAT=$( (cd "$BENCH" && PG_GROUPS=1000 BODY=body.txt wrk -t1 -c2 -d"${DUR}s" --latency -s push.lua "http://127.0.0.1:$PG_PORT") )
+LAT_RATE=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$LAT")
+LAT_P99=$(awk '/ 99%/ {print $2}' <<<"$LAT")
+echo "pushgate latency at $LAT_RATE/s (wrk -c2, $((100 * LAT_RATE / (PG > 0 ? PG : 1)))% of peak): p99 $LAT_P99"
+stop "$PG_PID"
+
+start_pushgate --persistence.file="$TMP/wal.data" --persistence.mode=wal
+PGW_WAL=$(push_rate "$LAST_PORT"); stop "$LAST_PID"
+start_pushgate --persistence.file="$TMP/snap.data"
+PG_SNAP=$(push_rate "$LAST_PORT"); stop "$LAST_PID"
+echo "pushgate snapshot mode             pushes/s: $PG_SNAP"
+echo "pushgate WAL mode (fsync per batch) pushes/s: $PGW_WAL ($(python3 -c "print(f'{$PGW_WAL/max($PG_SNAP,1):.2f}')")x snapshot mode)"
+
+start_pushgate; P=$LAST_PORT; PID=$LAST_PID
+python3 "$BENCH/populate.py" "127.0.0.1:$P" "$POP_GROUPS" "$POP_SERIES" 4
+PG_FULL=$(push_rate "$P")
+PG_SCRAPE=$(scrape_time "$P"); PG_SCRAPE_GZ=$(scrape_time "$P" -H 'Accept-Encoding: gzip')
+PG_RSS=$(rss_mb "$PID"); stop "$PID"
+echo "pushgate with $((POP_GROUPS * POP_SERIES)) series stored     pushes/s: $PG_FULL ($(python3 -c "print(f'{$PG_FULL/max($PG,1):.2f}')")x empty store)"
+echo "pushgate scrape: ${PG_SCRAPE}s, gzip ${PG_SCRAPE_GZ}s, RSS ${PG_RSS} MB"
+
+if [ "${SKIP_REFERENCE:-0}" != 1 ]; then
+    start_nginx; NG=$(push_rate "$LAST_PORT"); stop "$LAST_PID"
+    echo "nginx return 200                   pushes/s: $NG"
+    start_pushgateway; GW=$(push_rate "$LAST_PORT"); stop "$LAST_PID"
+    echo "pushgateway default                pushes/s: $GW"
+    start_pushgateway --push.disable-consistency-check; GWU=$(push_rate "$LAST_PORT"); P=$LAST_PORT; PID=$LAST_PID
+    echo "pushgateway unchecked              pushes/s: $GWU"
+    python3 "$BENCH/populate.py" "127.0.0.1:$P" "$POP_GROUPS" "$POP_SERIES" 4
+    GW_SCRAPE=$(scrape_time "$P"); GW_SCRAPE_GZ=$(scrape_time "$P" -H 'Accept-Encoding: gzip')
+    GW_RSS=$(rss_mb "$PID"); stop "$PID"
+    echo "pushgateway scrape: ${GW_SCRAPE}s, gzip ${GW_SCRAPE_GZ}s, RSS ${GW_RSS} MB"
+    python3 - "$PG" "$NG" "$GW" "$GWU" "$PG_FULL" "$PG_SCRAPE" "$GW_SCRAPE" "$PG_SCRAPE_GZ" "$GW_SCRAPE_GZ" "$PG_RSS" "$GW_RSS" <<'PY'
+import sys
+pg, ng, gw, gwu, full, s, gs, sz, gsz, rss, grss = map(float, sys.argv[1:])
+rows = [
+    ("pushes/s vs nginx return 200", pg / ng, ">= 0.8"),
+    ("pushes/s vs pushgateway default", pg / max(gw, 1), "hundreds"),
+    ("pushes/s vs pushgateway unchecked", pg / max(gwu, 1), ">= 4"),
+    ("pushes/s 1M stored vs empty", full / max(pg, 1), ">= 0.9"),
+    ("scrape 1M time vs pushgateway", s / gs, "<= 0.05"),
+    ("scrape 1M gzip time vs pushgateway", sz / gsz, "<= 0.1"),
+    ("RSS 1M vs pushgateway", rss / grss, "<= 0.167"),
+]
+print("\n| ratio | measured | target |\n|---|---|---|")
+for name, v, target in rows:
+    print(f"| {name} | {v:.3f} | {target} |")
+PY
+fi
