@@ -89,7 +89,7 @@ pub fn prepare(
         // Series identical after label overriding (spec 2.3); the family's
         // series are sorted, so duplicates have equal fingerprints nearby but
         // not necessarily adjacent: use a set.
-        let mut seen = HashSet::with_capacity(family.series.len());
+        let mut seen: HashSet<u64, ahash::RandomState> = HashSet::default();
         for (s, fp) in family.series.iter().zip(family.fingerprints()) {
             if !seen.insert(*fp) {
                 errors.push(duplicate_error(&family.name, family.typ, s));
