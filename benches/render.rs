@@ -1,37 +1,60 @@
-//! Push into a shard and scrape-render throughput.
+//! Push into a shard, and scrape (collect, merge, render, gzip) at 1M series.
 //!
 //! Run with: `cargo bench --bench render`
-//! `shard_push`: sanitise + store one 12-series push (the load script's body).
-//! `render_100k`: merge and render 1000 groups × 100 series.
+//!
+//! - `shard_push/put_1000_groups`: sanitise + store one 7-series push (text
+//!   parse included) into an empty store, over 1000 grouping keys.
+//! - `render/render_100k`: merge and render 1000 groups × 100 series
+//!   (10 families × 10 series per group).
+//! - `scrape/*/N`: the store of `benches/load.sh` after `populate.py`: N =
+//!   `PUSHGATE_BENCH_GROUPS` (default 10,000 under `cargo bench`, 100 under
+//!   `cargo test --benches`) groups × 100 series of one gauge family, spread
+//!   over two shards as on a 2-core server. `families` is collecting the
+//!   shards' `Arc`s, `merge` sorting them into scrape order, `render_text`
+//!   merge + text (what `GET /metrics` does), `gzip` compressing that output.
+//! - `shard_push/put_1000_groups_1m_stored`: the push above with that store
+//!   present (push cost must not grow with the store).
+//!
+//! Last results (2-core x86_64 VM, 2026-11-22, commit 07a753b,
+//! `cargo bench --bench render -- --measurement-time 5`):
+//!
+//! | bench | time | throughput |
+//! |---|---|---|
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pushgate::expfmt::text;
 use pushgate::grouping::GroupingKey;
-use pushgate::render::render_text;
+use pushgate::render::{merge, render_text};
+use pushgate::store::route::shard_for;
 use pushgate::store::sanitize::prepare;
 use pushgate::store::Shard;
+
+#[path = "support/data.rs"]
+mod data;
 
 const BODY: &str = "# HELP batch_job_duration_seconds Duration.\n# TYPE batch_job_duration_seconds gauge\n\
 batch_job_duration_seconds{stage=\"extract\"} 12.5\nbatch_job_duration_seconds{stage=\"load\"} 7.75\n\
 # TYPE batch_rows_total counter\nbatch_rows_total{table=\"a\"} 100\nbatch_rows_total{table=\"b\"} 200\n";
+
+/// Series per group of the scrape store (as `benches/load.sh`: POP_SERIES=100).
+const SERIES_PER_GROUP: usize = 100;
+
+fn push_1000_groups(shard: &mut Shard, i: &mut u64) {
+    *i += 1;
+    let key = GroupingKey::new("bench", [("instance".to_owned(), format!("i{}", *i % 1000))]);
+    let fams = text::parse(BODY.as_bytes()).expect("bench body parses");
+    shard.push(prepare(key, true, fams, SystemTime::now())).expect("consistent push")
+}
 
 fn shard_push(c: &mut Criterion) {
     let mut shard = Shard::new(Arc::default(), true);
     let mut i = 0u64;
     let mut g = c.benchmark_group("shard_push");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("put_1000_groups", |b| {
-        b.iter(|| {
-            i += 1;
-            let key =
-                GroupingKey::new("bench", [("instance".to_owned(), format!("i{}", i % 1000))]);
-            let fams = text::parse(BODY.as_bytes()).expect("bench body parses");
-            shard.push(prepare(key, true, fams, SystemTime::now())).expect("consistent push")
-        })
-    });
+    g.bench_function("put_1000_groups", |b| b.iter(|| push_1000_groups(&mut shard, &mut i)));
     g.finish();
 }
 
@@ -61,5 +84,59 @@ fn render(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, shard_push, render);
+/// Two shards sharing one index, filled as `populate.py GROUPS 100` fills a
+/// 2-core server (groups routed by `shard_for`).
+fn populated(groups: usize) -> Vec<Shard> {
+    let index = Arc::default();
+    let mut shards: Vec<Shard> = (0..2).map(|_| Shard::new(Arc::clone(&index), true)).collect();
+    for g in 0..groups {
+        let key = GroupingKey::new("pop", [("instance".to_owned(), format!("g{g}"))]);
+        let body = data::populate_body(g, SERIES_PER_GROUP);
+        let fams = text::parse(body.as_bytes()).expect("populate body parses");
+        let owner = shard_for(&key, shards.len()).0 as usize;
+        shards[owner].push(prepare(key, true, fams, SystemTime::now())).expect("consistent push");
+    }
+    shards
+}
+
+fn scrape(c: &mut Criterion) {
+    let groups = data::scale("PUSHGATE_BENCH_GROUPS", 10_000, 100);
+    let n = groups * SERIES_PER_GROUP;
+    let mut shards = populated(groups);
+    let collect = |shards: &[Shard]| shards.iter().flat_map(|s| s.families()).collect::<Vec<_>>();
+    let stored = collect(&shards);
+    let mut out = Vec::with_capacity(128 << 20);
+    render_text(&[], &stored, false, &mut out).expect("renders");
+    let text_len = out.len() as u64;
+
+    let mut g = c.benchmark_group("scrape");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function(BenchmarkId::new("families", n), |b| b.iter(|| collect(&shards)));
+    g.bench_function(BenchmarkId::new("merge", n), |b| {
+        b.iter(|| merge(&[], &stored, false).expect("merges").len())
+    });
+    g.throughput(Throughput::Bytes(text_len));
+    g.bench_function(BenchmarkId::new("render_text", n), |b| {
+        b.iter(|| {
+            out.clear();
+            render_text(&[], &stored, false, &mut out).expect("renders")
+        })
+    });
+    g.bench_function(BenchmarkId::new("gzip", n), |b| {
+        b.iter(|| pushgate::http::coding::gzip(&out).len())
+    });
+    g.finish();
+    drop(stored);
+
+    let mut g = c.benchmark_group("shard_push");
+    g.throughput(Throughput::Elements(1));
+    let mut i = 0u64;
+    g.bench_function(format!("put_1000_groups_{n}_stored"), |b| {
+        b.iter(|| push_1000_groups(&mut shards[0], &mut i))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, shard_push, render, scrape);
 criterion_main!(benches);

@@ -92,6 +92,21 @@ pub struct Args {
     /// Most pipelined requests answered before their answers are written.
     #[arg(long = "runtime.max-pipelined", default_value_t = 256)]
     max_pipelined: usize,
+    /// Most labels on one pushed series; more is answered 400.
+    #[arg(long = "runtime.max-labels-per-series", default_value_t = 1000)]
+    max_labels_per_series: usize,
+    /// Longest label name in bytes; longer is answered 400.
+    #[arg(long = "runtime.max-label-name-bytes", default_value_t = 1024)]
+    max_label_name_bytes: usize,
+    /// Longest label value in bytes; longer is answered 400.
+    #[arg(long = "runtime.max-label-value-bytes", default_value_t = 65536)]
+    max_label_value_bytes: usize,
+    /// Most series in one push; more is answered 413.
+    #[arg(long = "runtime.max-series-per-push", default_value_t = 1_000_000)]
+    max_series_per_push: usize,
+    /// Most groups stored (0: unlimited); a push creating one more is answered 429.
+    #[arg(long = "runtime.max-groups", default_value_t = 0)]
+    max_groups: usize,
     /// Number of cores (one runtime and store shard each); 0 = all available.
     #[arg(long = "runtime.cores", default_value_t = 0)]
     cores: usize,
@@ -187,6 +202,11 @@ impl Args {
             ("runtime.request-timeout", format_duration(request_timeout)),
             ("runtime.idle-timeout", format_duration(idle_timeout)),
             ("runtime.max-pipelined", self.max_pipelined.to_string()),
+            ("runtime.max-labels-per-series", self.max_labels_per_series.to_string()),
+            ("runtime.max-label-name-bytes", self.max_label_name_bytes.to_string()),
+            ("runtime.max-label-value-bytes", self.max_label_value_bytes.to_string()),
+            ("runtime.max-series-per-push", self.max_series_per_push.to_string()),
+            ("runtime.max-groups", self.max_groups.to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -213,6 +233,13 @@ impl Args {
             request_timeout,
             idle_timeout,
             max_pipelined: self.max_pipelined.max(1),
+            push_limits: crate::store::limits::PushLimits {
+                max_labels_per_series: self.max_labels_per_series,
+                max_label_name_bytes: self.max_label_name_bytes,
+                max_label_value_bytes: self.max_label_value_bytes,
+                max_series_per_push: self.max_series_per_push,
+                max_groups: self.max_groups,
+            },
             cores,
             flags,
         })

@@ -74,6 +74,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// Most pipelined requests answered before the answers are written out.
     pub max_pipelined: usize,
+    /// Per-push and store-size limits.
+    pub push_limits: crate::store::limits::PushLimits,
     /// Largest decompressed push body (`--runtime.max-decompressed-bytes`).
     pub max_decompressed_bytes: usize,
     /// Number of shards (one thread and runtime each; `--runtime.cores`).
@@ -98,6 +100,7 @@ impl Default for Config {
             log_level: LogLevel::Info,
             log_format: LogFormat::Logfmt,
             max_decompressed_bytes: 128 << 20,
+            push_limits: crate::store::limits::PushLimits::default(),
             http_limits: crate::http::request::Limits::default(),
             max_connections: 100_000,
             request_timeout: Duration::from_secs(60),

@@ -133,6 +133,88 @@ pub fn push_and_scrape(data: &[u8]) {
     text::parse(&out).expect("a scrape must parse");
 }
 
+/// Model-based store test: a byte string decodes to push (PUT/POST),
+/// delete, wipe and snapshot-and-reload operations on a few groups; after
+/// every step the shard must hold exactly what a simple map model says.
+pub fn store_model(data: &[u8]) {
+    use std::collections::BTreeMap;
+    type Model = BTreeMap<(u8, u8), BTreeMap<String, f64>>;
+    let key_of = |k: u8| {
+        let job = format!("j{}", k % 4);
+        GroupingKey::new(&job, [("instance".to_owned(), format!("i{}", k / 4 % 2))])
+    };
+    let mut shard = crate::store::Shard::new(Arc::default(), true);
+    let mut model: Model = BTreeMap::new();
+    for op in data.chunks_exact(2) {
+        let (kind, k, arg) = (op[0] % 6, (op[0] / 6) % 8, op[1]);
+        let key_id = (k % 4, k / 4 % 2);
+        match kind {
+            0 | 1 => {
+                // Families f0..f3, always gauges: pushes never conflict.
+                let fam = format!("f{}", arg % 4);
+                let value = f64::from(arg / 4);
+                let body = format!("# TYPE {fam} gauge\n{fam} {value}\n");
+                let families = text::parse(body.as_bytes()).expect("model bodies parse");
+                let put = kind == 0;
+                let p = crate::store::sanitize::prepare(
+                    key_of(k),
+                    put,
+                    families,
+                    SystemTime::UNIX_EPOCH,
+                );
+                shard.push(p).expect("model pushes are consistent");
+                let group = model.entry(key_id).or_default();
+                if put {
+                    group.clear();
+                }
+                group.insert(fam, value);
+            }
+            2 => {
+                shard.delete(&key_of(k));
+                model.remove(&key_id);
+            }
+            3 => {
+                shard.wipe();
+                model.clear();
+            }
+            _ => {
+                // Reboot: snapshot, decode, restore into a fresh shard and index.
+                let mut file = Vec::new();
+                crate::persist::codec::write_header(&mut file);
+                let n = shard.write_snapshot(&mut file);
+                crate::persist::codec::write_end(&mut file, n);
+                let decoded = crate::persist::codec::read(&file);
+                assert_eq!(decoded.damage, None);
+                shard = crate::store::Shard::new(Arc::default(), true);
+                shard.restore(decoded.groups);
+            }
+        }
+        let mut actual: Model = BTreeMap::new();
+        for g in shard.groups() {
+            let k = g.key.job().trim_start_matches('j').parse::<u8>().expect("model job");
+            let i =
+                g.key.get("instance").and_then(|i| i.trim_start_matches('i').parse::<u8>().ok());
+            let entry = actual.entry((k, i.expect("model instance"))).or_default();
+            for f in g.families.iter().filter(|f| f.name.starts_with('f')) {
+                if let Some(v) = f.first_simple_value() {
+                    entry.insert(f.name.to_string(), v);
+                }
+            }
+        }
+        assert_eq!(actual, model);
+    }
+}
+
+/// Decompression: never panics, never returns more than the limit.
+pub fn decompress(data: &[u8]) {
+    let Some((which, body)) = data.split_first() else { return };
+    let coding =
+        ["gzip", "deflate", "snappy", "zstd", "identity", "x-unknown"][*which as usize % 6];
+    if let Ok(out) = crate::http::coding::decode_body(Some(coding), body, 1 << 16) {
+        assert!(out.len() <= (1 << 16).max(body.len()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Replays every committed fuzz corpus file (no nightly needed).
@@ -158,6 +240,16 @@ mod tests {
     #[test]
     fn corpus_proto_parse() {
         replay("proto_parse", proto_parse);
+    }
+
+    #[test]
+    fn corpus_store_model() {
+        replay("store_model", store_model);
+    }
+
+    #[test]
+    fn corpus_decompress() {
+        replay("decompress", decompress);
     }
 
     #[test]

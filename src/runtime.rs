@@ -577,7 +577,8 @@ fn core_main(start: CoreStart) {
         } else {
             None
         };
-        let mut shard = Shard::new(shared.index.clone(), !shared.config.disable_consistency_check);
+        let mut shard = Shard::new(shared.index.clone(), !shared.config.disable_consistency_check)
+            .with_max_groups(shared.config.push_limits.max_groups);
         shard.restore(restored);
         let core = Rc::new(Core {
             id,

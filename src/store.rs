@@ -8,6 +8,7 @@
 
 pub mod group;
 pub mod index;
+pub mod limits;
 pub mod route;
 pub mod sanitize;
 
@@ -23,12 +24,29 @@ use sanitize::PreparedPush;
 /// Why a push was refused by the store (spec 2.5); the HTTP answer is 400
 /// `pushed metrics are invalid or inconsistent with existing metrics: …`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rejection(pub Vec<String>);
+pub enum Rejection {
+    /// The push is inconsistent with itself or the store (spec 2.5); the
+    /// group's failure time was recorded.
+    Inconsistent(Vec<String>),
+    /// The push would create a group beyond `--runtime.max-groups`; nothing
+    /// was recorded.
+    StoreFull(usize),
+}
 
 impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let errors = match self {
+            Rejection::Inconsistent(e) => e,
+            Rejection::StoreFull(max) => {
+                return write!(
+                    f,
+                    "the store holds the maximum of {max} groups (--runtime.max-groups); \
+                     delete groups or raise the limit"
+                )
+            }
+        };
         // client_golang's MultiError, unwrapped when it holds a single error.
-        match self.0.as_slice() {
+        match errors.as_slice() {
             [one] => f.write_str(one),
             many => {
                 write!(f, "{} error(s) occurred:", many.len())?;
@@ -59,13 +77,21 @@ pub struct Shard {
     checked: bool,
     /// Mutations applied so far (persistence writes only when this moved).
     changes: u64,
+    /// Most groups in the whole store (0: unlimited), counted in the index.
+    max_groups: usize,
 }
 
 impl Shard {
     /// An empty shard checking pushes against `index` unless `checked` is false
     /// (`--push.disable-consistency-check`).
     pub fn new(index: Arc<Index>, checked: bool) -> Shard {
-        Shard { groups: HashMap::default(), index, checked, changes: 0 }
+        Shard { groups: HashMap::default(), index, checked, changes: 0, max_groups: 0 }
+    }
+
+    /// Limits the whole store to `max` groups (0: unlimited).
+    pub fn with_max_groups(mut self, max: usize) -> Shard {
+        self.max_groups = max;
+        self
     }
 
     /// Number of mutations (pushes, failures, deletes, wipes) applied so far.
@@ -80,7 +106,9 @@ impl Shard {
                 let fams: Vec<&StoredFamily> = g.families.values().map(|f| &**f).collect();
                 self.index.add_unchecked(&fams);
             }
-            self.groups.insert(g.key.clone(), g);
+            if self.groups.insert(g.key.clone(), g).is_none() {
+                self.index.count_groups(1);
+            }
         }
     }
 
@@ -108,6 +136,14 @@ impl Shard {
     /// [`Rejection`] when the push has timestamps or would make the store
     /// inconsistent; the group's metrics are then untouched.
     pub fn push(&mut self, p: PreparedPush) -> Result<(), Rejection> {
+        // Checked before anything is recorded. Cores check concurrently, so
+        // the store may overshoot the limit by at most one group per core.
+        if self.max_groups > 0
+            && !self.groups.contains_key(&p.key)
+            && self.index.groups() >= self.max_groups
+        {
+            return Err(Rejection::StoreFull(self.max_groups));
+        }
         self.changes += 1;
         let now = p.received;
         if p.has_timestamps {
@@ -156,6 +192,9 @@ impl Shard {
                 return Err(self.record_failure(&p.key, now, errors));
             }
         }
+        if !self.groups.contains_key(&p.key) {
+            self.index.count_groups(1);
+        }
         let group = self
             .groups
             .entry(p.key.clone())
@@ -193,19 +232,20 @@ impl Shard {
                 let push_time = Arc::new(StoredFamily::timestamp_gauge(key, PUSH_TIME, 0.0, now));
                 if self.checked {
                     if self.index.would_duplicate(&push_time) {
-                        return Rejection(errors);
+                        return Rejection::Inconsistent(errors);
                     }
                     if self.index.check_and_apply(&[], &[&push_time, &failure]).is_err() {
-                        return Rejection(errors);
+                        return Rejection::Inconsistent(errors);
                     }
                 }
                 let mut group = Group { key: key.clone(), families: Default::default() };
                 group.families.insert(push_time.name.clone(), push_time);
                 group.families.insert(failure.name.clone(), failure);
                 self.groups.insert(key.clone(), group);
+                self.index.count_groups(1);
             }
         }
-        Rejection(errors)
+        Rejection::Inconsistent(errors)
     }
 
     /// Deletes exactly `key`'s group; a missing group is a no-op. Returns
@@ -235,6 +275,7 @@ impl Shard {
     }
 
     fn forget(&self, g: &Group) {
+        self.index.count_groups(-1);
         if self.checked {
             let fams: Vec<&StoredFamily> = g.families.values().map(|f| &**f).collect();
             self.index.remove(&fams);

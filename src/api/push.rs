@@ -13,6 +13,7 @@ use crate::http::request::Head;
 use crate::http::response::Response;
 use crate::http::Error;
 use crate::runtime::Core;
+use crate::store::limits;
 use crate::store::sanitize::prepare;
 
 /// Handles a push or delete; records the Go server's self-metrics.
@@ -71,6 +72,10 @@ async fn serve(
         Format::Protobuf => proto::parse(&body).map_err(Error::ProtoParse)?,
         Format::Text => text::parse(&body).map_err(Error::Parse)?,
     };
+    if let Err(e) = limits::check(&families, &core.shared.config.push_limits) {
+        core.shared.metrics.refused(e.reason());
+        return Err(Error::Limit(e));
+    }
     let prepared = prepare(key, head.method == "PUT", families, SystemTime::now());
     if core.shared.config.disable_consistency_check {
         // Spec 2.6: answered as soon as it parsed.

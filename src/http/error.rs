@@ -27,6 +27,8 @@ pub enum Error {
     Parse(text::Error),
     /// The protobuf push body does not parse (spec 3.3).
     ProtoParse(proto::Error),
+    /// The push breaks a `--runtime.max-*` limit.
+    Limit(crate::store::limits::Error),
     /// The store refused the push (spec 2.5).
     Rejected(Rejection),
     /// The scrape found an inconsistent store (unchecked mode only, spec 2.6).
@@ -71,10 +73,16 @@ impl Error {
             Error::Grouping(e) => Response::error(400, &e.to_string()),
             Error::Parse(e) => Response::error(400, &e.to_string()),
             Error::ProtoParse(e) => Response::error(400, &e.to_string()),
-            Error::Rejected(r) => Response::error(
+            Error::Limit(e @ crate::store::limits::Error::TooManySeries { .. }) => {
+                Response::error(413, &e.to_string())
+            }
+            Error::Limit(e) => Response::error(400, &e.to_string()),
+            Error::Rejected(r @ Rejection::Inconsistent(_)) => Response::error(
                 400,
                 &format!("pushed metrics are invalid or inconsistent with existing metrics: {r}"),
             ),
+            // Not the pusher's data at fault: "too many" until groups are deleted.
+            Error::Rejected(r @ Rejection::StoreFull(_)) => Response::error(429, &r.to_string()),
             Error::Scrape(e) => Response::error(
                 500,
                 &format!("An error has occurred while serving metrics:\n\n{e}"),

@@ -18,6 +18,7 @@
 //! series lists are non-empty (families without series are dropped at scrape).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::expfmt::MetricType;
@@ -57,11 +58,16 @@ struct Stripe {
 /// The store-wide consistency index (see the module docs).
 pub struct Index {
     stripes: Box<[Mutex<Stripe>]>,
+    /// Groups in the whole store (for `--runtime.max-groups`).
+    groups: AtomicUsize,
 }
 
 impl Default for Index {
     fn default() -> Self {
-        Index { stripes: (0..STRIPES).map(|_| Mutex::default()).collect() }
+        Index {
+            stripes: (0..STRIPES).map(|_| Mutex::default()).collect(),
+            groups: AtomicUsize::new(0),
+        }
     }
 }
 
@@ -129,6 +135,20 @@ impl Locked<'_> {
 }
 
 impl Index {
+    /// Groups in the whole store.
+    pub fn groups(&self) -> usize {
+        self.groups.load(Ordering::Relaxed)
+    }
+
+    /// Adds `delta` to the store's group count.
+    pub fn count_groups(&self, delta: isize) {
+        if delta >= 0 {
+            self.groups.fetch_add(delta as usize, Ordering::Relaxed);
+        } else {
+            self.groups.fetch_sub(delta.unsigned_abs(), Ordering::Relaxed);
+        }
+    }
+
     fn lock<'a>(&'a self, names: impl Iterator<Item = &'a str>) -> Locked<'a> {
         let mut ids: Vec<usize> = names.map(stripe_of).collect();
         ids.sort_unstable();

@@ -187,3 +187,37 @@ fn size_limits_answer_431_and_413() {
     assert_eq!(r.status, 413);
     assert_eq!(s.req("PUT", "/metrics/job/x", "a 1\n").status, 200);
 }
+
+#[test]
+fn push_limits_refuse_with_clear_messages_and_count_reasons() {
+    let s = Server::start(&[
+        "--runtime.max-labels-per-series=2",
+        "--runtime.max-label-value-bytes=8",
+        "--runtime.max-series-per-push=3",
+        "--runtime.max-groups=2",
+        "--runtime.cores=2",
+    ]);
+    let r = s.req("PUT", "/metrics/job/l", "a{x=\"1\",y=\"2\",z=\"3\"} 1\n");
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("--runtime.max-labels-per-series"), "{}", r.text());
+    let r = s.req("PUT", "/metrics/job/l", "a{x=\"123456789\"} 1\n");
+    assert_eq!(r.status, 400);
+    let r = s.req("PUT", "/metrics/job/l", "a 1\nb 1\nc 1\nd 1\n");
+    assert_eq!(r.status, 413);
+    assert_eq!(s.req("PUT", "/metrics/job/g1", "a 1\n").status, 200);
+    assert_eq!(s.req("PUT", "/metrics/job/g2", "a 1\n").status, 200);
+    let r = s.req("PUT", "/metrics/job/g3", "a 1\n");
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r.text().contains("--runtime.max-groups"));
+    // Existing groups can still be pushed to; deleting one makes room.
+    assert_eq!(s.req("PUT", "/metrics/job/g1", "a 2\n").status, 200);
+    assert_eq!(s.req("DELETE", "/metrics/job/g2", "").status, 202);
+    assert_eq!(s.req("PUT", "/metrics/job/g3", "a 1\n").status, 200);
+    let text = s.req("GET", "/metrics", "").text();
+    for reason in ["too_many_labels", "label_value_too_long", "too_many_series"] {
+        assert!(
+            text.contains(&format!("pushgate_refused_requests_total{{reason=\"{reason}\"}} 1")),
+            "{reason}: {text}"
+        );
+    }
+}
