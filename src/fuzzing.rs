@@ -45,6 +45,24 @@ pub fn render_families(families: &[Family<'_>], out: &mut Vec<u8>) {
 /// Text parser: never panics, and parse → render → parse → render is a fixpoint.
 pub fn text_parse(data: &[u8]) {
     let Ok(families) = text::parse(data) else { return };
+    // A histogram/summary `x` next to a family named `x_bucket`/`x_sum`/
+    // `x_count` cannot round-trip through the text format: on re-parsing, a
+    // rendered `x_bucket` line joins the family of that exact name. The store
+    // refuses such pushes (suffix collision, spec 2.5), so scrapes never hold
+    // both; the fixpoint is only promised without them.
+    let collides = families
+        .iter()
+        .filter(|f| f.typ.is_histogram() || f.typ == crate::expfmt::MetricType::Summary)
+        .any(|h| {
+            families.iter().any(|f| {
+                f.name
+                    .strip_prefix(h.name.as_ref())
+                    .is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s))
+            })
+        });
+    if collides {
+        return;
+    }
     let mut first = Vec::new();
     render_families(&families, &mut first);
     let again = text::parse(&first).expect("rendered output must parse");
@@ -235,6 +253,15 @@ mod tests {
     fn corpus_text_parse() {
         replay("text_parse", text_parse);
         replay("push_and_scrape", push_and_scrape);
+    }
+
+    /// Found by cargo-fuzz (text_parse): an untyped `x_bucket` family before
+    /// histogram `x` broke the render/parse fixpoint; such bodies can never be
+    /// stored together, so the property excludes them.
+    #[test]
+    fn regression_text_fixpoint_histogram_suffix_collision() {
+        text_parse(b"x_bucket{le=\"1\"} 3\n# TYPE x histogram\nx_sum 1\nx_count 0\n");
+        push_and_scrape(b"x_bucket{le=\"1\"} 3\n# TYPE x histogram\nx_sum 1\nx_count 0\n");
     }
 
     #[test]
