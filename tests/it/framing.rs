@@ -59,14 +59,46 @@ fn broken_framing_is_refused_and_nothing_stored() {
 fn request_split_at_every_byte_still_works() {
     use std::io::{Read, Write};
     let s = Server::start(&[]);
-    let wire = b"PUT /metrics/job/split HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\na 1\n";
-    for cut in [1, 10, 30, wire.len() - 2] {
+    let wire = b"PUT /metrics/job/split HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\na 1\n\r\n0\r\n\r\n\
+                 GET /-/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    for cut in 1..wire.len() {
         let mut c = std::net::TcpStream::connect(&s.addr).unwrap();
+        c.set_nodelay(true).unwrap();
         c.write_all(&wire[..cut]).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        c.flush().unwrap();
+        // Give the server a chance to read the first part on its own.
+        if cut % 16 == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         c.write_all(&wire[cut..]).unwrap();
         let mut out = Vec::new();
         c.read_to_end(&mut out).unwrap();
-        assert!(out.starts_with(b"HTTP/1.1 200 OK"), "cut {cut}");
+        let resps = parse_responses(&mut out);
+        assert_eq!(resps.iter().map(|r| r.status).collect::<Vec<_>>(), [200, 200], "cut {cut}");
     }
+    assert!(s.scrape().contains("a{instance=\"\",job=\"split\"} 1"));
+}
+
+#[test]
+fn thousands_of_idle_connections_do_not_block_service() {
+    let s = Server::start(&["--runtime.cores=2"]);
+    // Stay under the fd limit the server inherits (1024 on some CI hosts).
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| {
+            l.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse::<usize>().ok())
+        })
+        .unwrap_or(1024);
+    let n = (limit * 3 / 4).min(2000);
+    let idle: Vec<std::net::TcpStream> =
+        (0..n).filter_map(|_| std::net::TcpStream::connect(&s.addr).ok()).collect();
+    assert!(idle.len() >= n * 9 / 10, "only {} of {n} connections opened", idle.len());
+    let t = std::time::Instant::now();
+    assert_eq!(s.req("PUT", "/metrics/job/busy", "a 1\n").status, 200);
+    assert_eq!(s.req("GET", "/-/healthy", "").status, 200);
+    assert!(t.elapsed() < std::time::Duration::from_secs(2));
+    drop(idle);
 }
