@@ -96,6 +96,20 @@ mod baseline {
         }
         Ok(fams)
     }
+
+    /// Sample lines parsed, after checking each is well formed (sanity check
+    /// outside the timed loop).
+    pub fn checked_samples(fams: &[Family]) -> usize {
+        let mut n = 0;
+        for f in fams {
+            for s in &f.samples {
+                assert!(s.name.starts_with(&f.name) && s.value.is_finite());
+                assert!(s.labels.iter().all(|(k, _)| !k.is_empty()));
+                n += 1;
+            }
+        }
+        n
+    }
 }
 
 fn parse(c: &mut Criterion) {
@@ -106,6 +120,8 @@ fn parse(c: &mut Criterion) {
         let ours = pushgate::expfmt::text::parse(&body).expect("generated bodies parse");
         let naive = baseline::parse(&body).expect("generated bodies parse naively");
         assert_eq!(ours.len(), naive.len(), "{name}: family counts differ");
+        let lines = body.split(|b| *b == b'\n').filter(|l| !l.is_empty() && l[0] != b'#').count();
+        assert_eq!(baseline::checked_samples(&naive), lines, "{name}: sample counts differ");
         g.throughput(Throughput::Bytes(body.len() as u64));
         g.bench_with_input(BenchmarkId::new("pushgate", name), &body, |b, d| {
             b.iter(|| pushgate::expfmt::text::parse(black_box(d)).expect("generated bodies parse"))

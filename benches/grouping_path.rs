@@ -43,9 +43,9 @@ fn paths() -> Vec<(&'static str, Vec<u8>, bool, Vec<u8>)> {
         ),
         (
             "base64_4",
-            rest[..job_end].as_bytes().to_vec(),
+            rest.as_bytes()[..job_end].to_vec(),
             true,
-            rest[job_end..].as_bytes().to_vec(),
+            rest.as_bytes()[job_end..].to_vec(),
         ),
     ]
 }

@@ -74,6 +74,16 @@ PG_RSS=$(rss_mb "$PID"); stop "$PID"
 echo "pushgate with $((POP_GROUPS * POP_SERIES)) series stored     pushes/s: $PG_FULL ($(python3 -c "print(f'{$PG_FULL/max($PG,1):.2f}')")x empty store)"
 echo "pushgate scrape: ${PG_SCRAPE}s, gzip ${PG_SCRAPE_GZ}s, RSS ${PG_RSS} MB"
 
+start_pushgate --web.enable-admin-api; P=$LAST_PORT; PID=$LAST_PID
+python3 "$BENCH/populate.py" "127.0.0.1:$P" 100000 1 8
+(cd "$BENCH" && PG_GROUPS=1000 BODY=body.txt wrk -t1 -c8 -d3s -s push.lua "http://127.0.0.1:$P" >/dev/null) &
+WRK=$!
+sleep 1
+WIPE=$(curl -s -o /dev/null -w '%{time_total}' -X PUT "http://127.0.0.1:$P/api/v1/admin/wipe")
+wait "$WRK" || true
+stop "$PID"
+echo "pushgate wipe of 100k groups under push load: ${WIPE}s"
+
 if [ "${SKIP_REFERENCE:-0}" != 1 ]; then
     start_nginx; NG=$(push_rate "$LAST_PORT"); stop "$LAST_PID"
     echo "nginx return 200                   pushes/s: $NG"

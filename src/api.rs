@@ -3,6 +3,7 @@
 //! Owns what a request means: push, delete, scrape, JSON API, health,
 //! lifecycle, UI. Framing is `http`'s job and storage is `store`'s.
 
+pub mod groups;
 pub mod health;
 pub mod json;
 pub mod lifecycle;
@@ -74,6 +75,7 @@ async fn handle(core: &Core, route: Route<'_>, head: &Head, body: &[u8]) -> Resp
         Route::ApiMetrics => counted("api/v1/metrics", metrics::handle(core).await),
         Route::ApiOptions => counted("api/v1/options", cors_headers(Response::empty(200))),
         Route::Wipe => counted("wipe", wipe::handle(core).await),
+        Route::DeleteGroups => counted("delete_groups", groups::handle(core, head).await),
         Route::Healthy => counted("healthy", health::handle()),
         Route::Ready => counted("ready", health::handle()),
         Route::Quit => lifecycle::quit(core),

@@ -107,6 +107,10 @@ pub struct Args {
     /// Most groups stored (0: unlimited); a push creating one more is answered 429.
     #[arg(long = "runtime.max-groups", default_value_t = 0)]
     max_groups: usize,
+    /// Expire a group not pushed for this long (0: never, as the Pushgateway).
+    /// A push can set its own with the header `X-Pushgate-TTL: <duration>`.
+    #[arg(long = "runtime.group-ttl", default_value = "0")]
+    group_ttl: String,
     /// Number of cores (one runtime and store shard each); 0 = all available.
     #[arg(long = "runtime.cores", default_value_t = 0)]
     cores: usize,
@@ -156,6 +160,8 @@ impl Args {
                 return Err(format!("--persistence.mode: unknown mode {other:?} (snapshot, wal)"))
             }
         };
+        let group_ttl =
+            parse_duration(&self.group_ttl).map_err(|e| format!("--runtime.group-ttl: {e}"))?;
         let request_timeout = parse_duration(&self.request_timeout)
             .map_err(|e| format!("--runtime.request-timeout: {e}"))?;
         let idle_timeout = parse_duration(&self.idle_timeout)
@@ -207,6 +213,7 @@ impl Args {
             ("runtime.max-label-value-bytes", self.max_label_value_bytes.to_string()),
             ("runtime.max-series-per-push", self.max_series_per_push.to_string()),
             ("runtime.max-groups", self.max_groups.to_string()),
+            ("runtime.group-ttl", format_duration(group_ttl)),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -233,6 +240,7 @@ impl Args {
             request_timeout,
             idle_timeout,
             max_pipelined: self.max_pipelined.max(1),
+            group_ttl: (!group_ttl.is_zero()).then_some(group_ttl),
             push_limits: crate::store::limits::PushLimits {
                 max_labels_per_series: self.max_labels_per_series,
                 max_label_name_bytes: self.max_label_name_bytes,

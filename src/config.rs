@@ -74,6 +74,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// Most pipelined requests answered before the answers are written out.
     pub max_pipelined: usize,
+    /// Default TTL of groups (`--runtime.group-ttl`; `None`: groups never expire).
+    pub group_ttl: Option<Duration>,
     /// Per-push and store-size limits.
     pub push_limits: crate::store::limits::PushLimits,
     /// Largest decompressed push body (`--runtime.max-decompressed-bytes`).
@@ -101,6 +103,7 @@ impl Default for Config {
             log_format: LogFormat::Logfmt,
             max_decompressed_bytes: 128 << 20,
             push_limits: crate::store::limits::PushLimits::default(),
+            group_ttl: None,
             http_limits: crate::http::request::Limits::default(),
             max_connections: 100_000,
             request_timeout: Duration::from_secs(60),

@@ -6,6 +6,7 @@
 
 pub mod family;
 pub mod format;
+pub mod openmetrics;
 pub mod proto;
 pub mod text;
 

@@ -134,7 +134,7 @@ fn import_gob(path: &Path, bytes: &[u8]) -> Vec<Group> {
             continue;
         };
         let key = GroupingKey::new(&job, gg.labels.into_iter().filter(|(n, _)| n != "job"));
-        let mut group = Group { key, families: Default::default() };
+        let mut group = Group { key, families: Default::default(), deadline: None };
         for gf in gg.families {
             // Each family is one undelimited MetricFamily message; frame it
             // for the delimited-stream decoder.

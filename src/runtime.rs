@@ -144,6 +144,54 @@ impl Core {
         Some(())
     }
 
+    /// Logs the deletion of `keys` (WAL mode); true once durable.
+    async fn log_deletes(&self, keys: &[GroupingKey]) -> bool {
+        let Some(wal) = &self.wal else { return true };
+        if keys.is_empty() {
+            return true;
+        }
+        let mut rec = Vec::with_capacity(64 * keys.len());
+        for key in keys {
+            let seq = self.shared.wal_seq.fetch_add(1, Ordering::Relaxed);
+            codec::wal_delete(&mut rec, seq, key);
+        }
+        wal.append(rec).await
+    }
+
+    async fn delete_matching_here(&self, labels: &[(String, String)]) -> Option<usize> {
+        let keys = self.shard.borrow_mut().delete_matching(labels);
+        self.log_deletes(&keys).await.then_some(keys.len())
+    }
+
+    /// Deletes, on every shard, each group whose key has all of `labels`.
+    pub async fn delete_matching(&self, labels: Vec<(String, String)>) -> Option<usize> {
+        let mut pending = Vec::with_capacity(self.mesh.len());
+        for i in (0..self.mesh.len()).map(|i| ShardId(i as u16)).filter(|i| *i != self.id) {
+            let (tx, rx) = flume::bounded(1);
+            if !self.mesh.send(i, Message::DeleteMatching(labels.clone(), tx)) {
+                return None;
+            }
+            pending.push(rx);
+        }
+        let mut n = self.delete_matching_here(&labels).await?;
+        for rx in pending {
+            n += reply(rx).await?;
+        }
+        Some(n)
+    }
+
+    /// Deletes this shard's groups whose TTL has run out.
+    async fn expire_here(&self) {
+        let keys = self.shard.borrow_mut().expire(SystemTime::now());
+        if !keys.is_empty() {
+            self.shared.metrics.expired(keys.len());
+            log::debug("Expired groups", &[("groups", &keys.len())]);
+            if !self.log_deletes(&keys).await {
+                log::error("could not log expired groups to the WAL", &[]);
+            }
+        }
+    }
+
     async fn wipe_here(&self) -> Option<()> {
         self.shard.borrow_mut().wipe();
         let Some(wal) = &self.wal else { return Some(()) };
@@ -180,6 +228,14 @@ impl Core {
                 monoio::spawn(async move {
                     if core.wipe_here().await.is_some() {
                         let _ = reply.send(());
+                    }
+                });
+            }
+            Message::DeleteMatching(labels, reply) => {
+                let core = self.clone();
+                monoio::spawn(async move {
+                    if let Some(n) = core.delete_matching_here(&labels).await {
+                        let _ = reply.send(n);
                     }
                 });
             }
@@ -589,6 +645,7 @@ fn core_main(start: CoreStart) {
             wal,
         });
         monoio::spawn(mesh::serve_inbox(core.clone(), inbox));
+        monoio::spawn(expiry_loop(core.clone()));
         let persister = (id.0 == 0 && !shared.config.persistence_file.is_empty())
             .then(|| Rc::new(Persister::new(&shared.config, first_segment)));
         if let Some(p) = &persister {
@@ -707,6 +764,18 @@ impl Persister {
 
 fn num_cpus() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Expires groups past their TTL, checking four times a second (so expiry
+/// is exact to the second) until shutdown.
+async fn expiry_loop(core: Rc<Core>) {
+    let shutdown = core.shared.shutdown.clone();
+    loop {
+        monoio::select! {
+            _ = monoio::time::sleep(Duration::from_millis(250)) => core.expire_here().await,
+            _ = shutdown.wait() => return,
+        }
+    }
 }
 
 /// Answers a connection over `--runtime.max-connections` with 503 and closes it.

@@ -37,6 +37,7 @@ pub struct SelfMetrics {
     push_duration: Family<MethodLabel, Histogram>,
     push_size: Family<MethodLabel, Histogram>,
     refused: Family<[(&'static str, &'static str); 1], Counter>,
+    expired: Counter,
 }
 
 /// Names and types of the own families, registered in the consistency index
@@ -47,6 +48,7 @@ pub const OWN_FAMILIES: &[(&str, MetricType)] = &[
     ("pushgateway_http_push_duration_seconds", MetricType::Histogram),
     ("pushgateway_http_push_size_bytes", MetricType::Histogram),
     ("pushgate_refused_requests_total", MetricType::Counter),
+    ("pushgate_expired_groups_total", MetricType::Counter),
     ("process_cpu_seconds_total", MetricType::Counter),
     ("process_max_fds", MetricType::Gauge),
     ("process_open_fds", MetricType::Gauge),
@@ -104,8 +106,14 @@ impl SelfMetrics {
             "Requests refused by a limit or as malformed, by reason (Pushgate only).",
             refused.clone(),
         );
+        let expired = Counter::default();
+        registry.register(
+            "pushgate_expired_groups",
+            "Groups deleted because they were not pushed within their TTL (Pushgate only).",
+            expired.clone(),
+        );
         registry.register_collector(Box::new(ProcessCollector { started }));
-        SelfMetrics { registry, requests, push_duration, push_size, refused }
+        SelfMetrics { registry, requests, push_duration, push_size, refused, expired }
     }
 
     /// Registers the own families' types in the consistency index.
@@ -124,6 +132,11 @@ impl SelfMetrics {
                 ("method", method_str(method)),
             ])
             .inc();
+    }
+
+    /// Counts groups expired by their TTL.
+    pub fn expired(&self, n: usize) {
+        self.expired.inc_by(n as u64);
     }
 
     /// Counts a request refused by a limit or as malformed.

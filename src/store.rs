@@ -12,7 +12,7 @@ pub mod limits;
 pub mod route;
 pub mod sanitize;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -68,6 +68,8 @@ pub struct GroupView {
     pub families: Vec<Arc<StoredFamily>>,
     /// See [`Group::last_push_successful`].
     pub last_push_successful: bool,
+    /// When the group expires (TTL), if it has one.
+    pub deadline: Option<SystemTime>,
 }
 
 /// The groups owned by one core.
@@ -79,13 +81,22 @@ pub struct Shard {
     changes: u64,
     /// Most groups in the whole store (0: unlimited), counted in the index.
     max_groups: usize,
+    /// Groups with a TTL, by deadline (expiry pops from the front).
+    deadlines: BTreeSet<(SystemTime, GroupingKey)>,
 }
 
 impl Shard {
     /// An empty shard checking pushes against `index` unless `checked` is false
     /// (`--push.disable-consistency-check`).
     pub fn new(index: Arc<Index>, checked: bool) -> Shard {
-        Shard { groups: HashMap::default(), index, checked, changes: 0, max_groups: 0 }
+        Shard {
+            groups: HashMap::default(),
+            index,
+            checked,
+            changes: 0,
+            max_groups: 0,
+            deadlines: BTreeSet::new(),
+        }
     }
 
     /// Limits the whole store to `max` groups (0: unlimited).
@@ -105,6 +116,9 @@ impl Shard {
             if self.checked {
                 let fams: Vec<&StoredFamily> = g.families.values().map(|f| &**f).collect();
                 self.index.add_unchecked(&fams);
+            }
+            if let Some(d) = g.deadline {
+                self.deadlines.insert((d, g.key.clone()));
             }
             if self.groups.insert(g.key.clone(), g).is_none() {
                 self.index.count_groups(1);
@@ -195,15 +209,27 @@ impl Shard {
         if !self.groups.contains_key(&p.key) {
             self.index.count_groups(1);
         }
-        let group = self
-            .groups
-            .entry(p.key.clone())
-            .or_insert_with(|| Group { key: p.key, families: Default::default() });
+        let group = self.groups.entry(p.key.clone()).or_insert_with(|| Group {
+            key: p.key,
+            families: Default::default(),
+            deadline: None,
+        });
         for f in &removed {
             group.families.remove(&f.name);
         }
         for f in added {
             group.families.insert(f.name.clone(), f);
+        }
+        // Every successful push restarts the TTL (or clears it).
+        let deadline = p.ttl.map(|ttl| now + ttl);
+        if group.deadline != deadline {
+            if let Some(old) = group.deadline {
+                self.deadlines.remove(&(old, group.key.clone()));
+            }
+            if let Some(new) = deadline {
+                self.deadlines.insert((new, group.key.clone()));
+            }
+            group.deadline = deadline;
         }
         Ok(())
     }
@@ -238,7 +264,8 @@ impl Shard {
                         return Rejection::Inconsistent(errors);
                     }
                 }
-                let mut group = Group { key: key.clone(), families: Default::default() };
+                let mut group =
+                    Group { key: key.clone(), families: Default::default(), deadline: None };
                 group.families.insert(push_time.name.clone(), push_time);
                 group.families.insert(failure.name.clone(), failure);
                 self.groups.insert(key.clone(), group);
@@ -269,12 +296,50 @@ impl Shard {
     /// Deletes every group.
     pub fn wipe(&mut self) {
         self.changes += 1;
-        for (_, g) in std::mem::take(&mut self.groups) {
-            self.forget(&g);
+        let groups = std::mem::take(&mut self.groups);
+        self.deadlines.clear();
+        self.index.count_groups(-(groups.len() as isize));
+        if self.checked {
+            // One pass over the index for all groups: each stripe is locked once.
+            let fams: Vec<&StoredFamily> =
+                groups.values().flat_map(|g| g.families.values().map(|f| &**f)).collect();
+            self.index.remove(&fams);
         }
     }
 
-    fn forget(&self, g: &Group) {
+    /// Deletes every group whose deadline is at or before `now`; returns their keys.
+    pub fn expire(&mut self, now: SystemTime) -> Vec<GroupingKey> {
+        let mut expired = Vec::new();
+        while let Some((deadline, _)) = self.deadlines.first() {
+            if *deadline > now {
+                break;
+            }
+            let (_, key) = self.deadlines.pop_first().expect("first() was Some");
+            if self.delete(&key) {
+                expired.push(key);
+            }
+        }
+        expired
+    }
+
+    /// Deletes every group whose key has all of `labels`; returns their keys.
+    pub fn delete_matching(&mut self, labels: &[(String, String)]) -> Vec<GroupingKey> {
+        let keys: Vec<GroupingKey> = self
+            .groups
+            .keys()
+            .filter(|k| labels.iter().all(|(n, v)| k.get(n) == Some(v.as_str())))
+            .cloned()
+            .collect();
+        for k in &keys {
+            self.delete(k);
+        }
+        keys
+    }
+
+    fn forget(&mut self, g: &Group) {
+        if let Some(d) = g.deadline {
+            self.deadlines.remove(&(d, g.key.clone()));
+        }
         self.index.count_groups(-1);
         if self.checked {
             let fams: Vec<&StoredFamily> = g.families.values().map(|f| &**f).collect();
@@ -295,6 +360,7 @@ impl Shard {
                 key: g.key.clone(),
                 families: g.families.values().cloned().collect(),
                 last_push_successful: g.last_push_successful(),
+                deadline: g.deadline,
             })
             .collect()
     }

@@ -94,6 +94,10 @@ pub fn group_json(g: &GroupView) -> String {
         ("labels", labels_object(g.key.labels().iter().cloned())),
         ("last_push_successful", g.last_push_successful.to_string()),
     ];
+    // Pushgate only, and only for groups with a TTL: keeps the Go server's shape otherwise.
+    if let Some(d) = g.deadline {
+        fields.push(("expires_at", string(&rfc3339_nano(d))));
+    }
     for f in &g.families {
         // A family named like a fixed key overwrites it, as in the Go server's map.
         fields.retain(|(k, _)| *k != &*f.name);

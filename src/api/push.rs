@@ -5,6 +5,7 @@
 
 use std::time::{Instant, SystemTime};
 
+use crate::config::parse_duration;
 use crate::expfmt::format::{push_format, Format};
 use crate::expfmt::{proto, text};
 use crate::grouping::parse_push_path;
@@ -76,7 +77,12 @@ async fn serve(
         core.shared.metrics.refused(e.reason());
         return Err(Error::Limit(e));
     }
-    let prepared = prepare(key, head.method == "PUT", families, SystemTime::now());
+    let ttl = match head.ttl.as_deref() {
+        Some(v) => parse_duration(v).map_err(|_| Error::BadTtl(v.to_owned()))?,
+        None => core.shared.config.group_ttl.unwrap_or_default(),
+    };
+    let mut prepared = prepare(key, head.method == "PUT", families, SystemTime::now());
+    prepared.ttl = (!ttl.is_zero()).then_some(ttl);
     if core.shared.config.disable_consistency_check {
         // Spec 2.6: answered as soon as it parsed.
         return if core.push_detached(prepared).await {

@@ -27,6 +27,8 @@ pub enum Error {
     Parse(text::Error),
     /// The protobuf push body does not parse (spec 3.3).
     ProtoParse(proto::Error),
+    /// The `X-Pushgate-TTL` header is not a duration.
+    BadTtl(String),
     /// The push breaks a `--runtime.max-*` limit.
     Limit(crate::store::limits::Error),
     /// The store refused the push (spec 2.5).
@@ -77,6 +79,10 @@ impl Error {
                 Response::error(413, &e.to_string())
             }
             Error::Limit(e) => Response::error(400, &e.to_string()),
+            Error::BadTtl(v) => Response::error(
+                400,
+                &format!("invalid X-Pushgate-TTL {v:?}: use a duration such as 90s, 15m or 0 (never expire)"),
+            ),
             Error::Rejected(r @ Rejection::Inconsistent(_)) => Response::error(
                 400,
                 &format!("pushed metrics are invalid or inconsistent with existing metrics: {r}"),

@@ -28,6 +28,8 @@ pub enum Route<'p> {
     ApiOptions,
     /// PUT `/api/v1/admin/wipe` (admin API enabled).
     Wipe,
+    /// DELETE `/api/v1/admin/groups?<label>=<value>…` (admin API enabled).
+    DeleteGroups,
     /// GET `/-/healthy`.
     Healthy,
     /// GET `/-/ready`.
@@ -116,6 +118,13 @@ pub fn route<'p>(config: &Config, method: &str, path: &'p [u8]) -> Resolution<'p
             Resolution::Handle(Route::Wipe)
         } else {
             Resolution::MethodNotAllowed("OPTIONS, PUT")
+        };
+    }
+    if rest == b"/api/v1/admin/groups" && config.enable_admin_api {
+        return if method == "DELETE" {
+            Resolution::Handle(Route::DeleteGroups)
+        } else {
+            Resolution::MethodNotAllowed("DELETE, OPTIONS")
         };
     }
     if rest == b"/-/quit" {

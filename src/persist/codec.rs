@@ -5,7 +5,7 @@
 //! record  := tag:u8 len:u32le payload[len] crc:u32le     crc32 of tag, len and payload
 //! tag 1   := one group (payload below)
 //! end     := record with tag 0xFF, payload = number of group records as u64le
-//! group   := labels families:varint family*
+//! group   := labels families:varint family* [deadline:time]   deadline only with a TTL
 //! labels  := n:varint (str str)*                          sorted by name
 //! family  := name:str help:opt_str type:u8 pushed_at:time series:varint series*
 //! series  := labels value raw:opt_bytes
@@ -79,6 +79,12 @@ pub fn write_group(out: &mut Vec<u8>, g: &Group) {
     record(out, TAG_GROUP, &p);
 }
 
+fn time(p: &mut Vec<u8>, t: std::time::SystemTime) {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    p.extend_from_slice(&(since.as_secs() as i64).to_le_bytes());
+    p.extend_from_slice(&since.subsec_nanos().to_le_bytes());
+}
+
 /// Appends the encoding of a group (without record framing).
 fn group_payload(p: &mut Vec<u8>, g: &Group) {
     labels(p, g.key.labels().iter().map(|(n, v)| (n.as_str(), v.as_str())));
@@ -93,9 +99,7 @@ fn group_payload(p: &mut Vec<u8>, g: &Group) {
             None => p.push(0),
         }
         p.push(f.typ as u8);
-        let since = f.pushed_at.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
-        p.extend_from_slice(&(since.as_secs() as i64).to_le_bytes());
-        p.extend_from_slice(&since.subsec_nanos().to_le_bytes());
+        time(p, f.pushed_at);
         varint(p, f.series.len() as u64);
         for s in &f.series {
             labels(p, s.labels.iter().map(|(n, v)| (&**n, &**v)));
@@ -134,6 +138,9 @@ fn group_payload(p: &mut Vec<u8>, g: &Group) {
                 None => p.push(0),
             }
         }
+    }
+    if let Some(d) = g.deadline {
+        time(p, d);
     }
 }
 
@@ -253,7 +260,7 @@ fn read_key(r: &mut Reader<'_>) -> Option<GroupingKey> {
 
 fn read_group_from(r: &mut Reader<'_>) -> Option<Group> {
     let key = read_key(r)?;
-    let mut group = Group { key, families: Default::default() };
+    let mut group = Group { key, families: Default::default(), deadline: None };
     for _ in 0..r.len()? {
         let name: Box<str> = r.str()?.into();
         let help = match r.u8()? {
@@ -298,6 +305,12 @@ fn read_group_from(r: &mut Reader<'_>) -> Option<Group> {
         }
         let fam = StoredFamily::new(name.clone(), help, typ, series, pushed_at);
         group.families.insert(name, Arc::new(fam));
+    }
+    // A deadline follows only for groups pushed with a TTL.
+    if r.b.len() - r.pos == 12 {
+        let secs = u64::try_from(r.u64()? as i64).ok()?;
+        let nanos = r.u32()?;
+        group.deadline = UNIX_EPOCH.checked_add(Duration::new(secs, nanos.min(999_999_999)));
     }
     Some(group)
 }

@@ -20,6 +20,8 @@ pub enum Message {
     Push(PreparedPush, Option<flume::Sender<Result<(), Rejection>>>),
     /// Delete a group, then reply.
     Delete(GroupingKey, flume::Sender<()>),
+    /// Delete every group whose key has all these labels; reply with how many.
+    DeleteMatching(Vec<(String, String)>, flume::Sender<usize>),
     /// Delete every group, then reply.
     Wipe(flume::Sender<()>),
     /// Reply with every stored family (scrape).

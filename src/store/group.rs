@@ -152,6 +152,8 @@ pub struct Group {
     pub key: GroupingKey,
     /// Families by name.
     pub families: BTreeMap<Box<str>, Arc<StoredFamily>>,
+    /// When the group expires if not pushed again (TTL; `None`: never).
+    pub deadline: Option<SystemTime>,
 }
 
 impl Group {

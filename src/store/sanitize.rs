@@ -30,6 +30,8 @@ pub struct PreparedPush {
     pub errors: Vec<String>,
     /// When the push was received.
     pub received: SystemTime,
+    /// Expire the group this long after this push if not pushed again.
+    pub ttl: Option<std::time::Duration>,
 }
 
 /// Sanitises `families` for `key` and runs the push-local checks.
@@ -97,7 +99,7 @@ pub fn prepare(
         }
         out.push(family);
     }
-    PreparedPush { key, replace, families: out, has_timestamps, errors, received }
+    PreparedPush { key, replace, families: out, has_timestamps, errors, received, ttl: None }
 }
 
 /// The Go server's message for a series seen twice.

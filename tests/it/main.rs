@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed unwrap is a failed test
 
 mod api;
+mod fleet;
 mod framing;
 mod hostile;
 mod persist;
