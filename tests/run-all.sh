@@ -11,14 +11,21 @@ SUDO=""
 
 step() { printf '\n=== %s\n' "$*"; }
 
-if ! command -v prometheus-pushgateway >/dev/null 2>&1; then
-    step "installing prometheus-pushgateway (reference for conformance)"
+need=()
+command -v prometheus-pushgateway >/dev/null 2>&1 || need+=(prometheus-pushgateway)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+if [ "${#need[@]}" -gt 0 ]; then
+    step "installing ${need[*]} (reference Pushgateway, scale-out peers)"
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq prometheus-pushgateway python3 >/dev/null
+    $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-# The reference must not keep running as a system service on :9091.
-$SUDO systemctl stop prometheus-pushgateway >/dev/null 2>&1 || true
+# The packages' own services are not needed (tests use their own loopback ports).
+for svc in prometheus-pushgateway prometheus nginx; do
+    $SUDO systemctl stop "$svc" >/dev/null 2>&1 || true
+done
 
 step "format and lints"
 cargo fmt --all --check
@@ -60,6 +67,9 @@ python3 tests/python_client.py "127.0.0.1:$PORT"
 kill "$PG_PID"
 wait "$PG_PID" || true
 trap - EXIT
+
+step "scale-out: three instances behind nginx, scraped by Prometheus"
+bash tests/scaleout.sh
 
 if [ "$CI_MODE" = 1 ]; then
     step "fuzz smoke run (nightly, bounded)"

@@ -33,11 +33,14 @@
 //! Besides syntax, the MUSTs of the specification the mapping relies on are
 //! checked: metadata (at most one HELP, TYPE and UNIT per family, before its
 //! samples), families neither interleaved nor clashing in their sample names,
-//! metrics (label sets) not interleaved within a family, the `le`,
+//! summary and histogram series (label sets) not interleaved, the `le`,
 //! `quantile` and state labels, the value constraints of counters, buckets,
 //! counts, sums, quantiles, info and stateset samples, and per histogram
 //! series: a `+Inf` bucket, increasing `le`, non-decreasing bucket values,
 //! `_count` equal to the `+Inf` bucket and present exactly when `_sum` is.
+//! A label set reappearing in a simple-valued family (gauge, counter, …) is
+//! not checked here: it is a duplicate series, which the store rejects with
+//! the Go server's message, exactly as for the same text-format push.
 //!
 //! # Mapping to the model
 //! | OpenMetrics family `foo`, type | Model families |
@@ -381,7 +384,8 @@ struct HistState {
     negative_le: bool,
 }
 
-/// The label set (less `le`/`quantile`/state) the current samples belong to.
+/// The label set (less `le`/`quantile`) the current summary or histogram
+/// samples belong to.
 #[derive(Default)]
 struct Group {
     /// Order-independent hash of the label set; `None` before the first sample.
@@ -430,10 +434,9 @@ struct Claim {
     suffix: &'static str,
 }
 
-/// One parsed sample line.
+/// One parsed sample line (its labels are kept apart, see [`parse_sample`]).
 struct Sample<'buf> {
     name: &'buf str,
-    labels: SmallVec<[Label<'buf>; 6]>,
     value: f64,
     timestamp_ms: Option<i64>,
     exemplar: bool,
@@ -455,6 +458,9 @@ impl Meta {
         }
     }
 }
+
+/// The label vector of the model.
+type Labels<'buf> = SmallVec<[Label<'buf>; 6]>;
 
 /// Fixed seeds: group hashes only need to be good, not secret (a crafted
 /// collision can only get the crafter's own push rejected).
@@ -543,8 +549,9 @@ impl<'buf> Parser<'buf> {
                 }
             }
             Some(_) => {
-                let sample = parse_sample(line)?;
-                self.place(sample)
+                let mut labels = SmallVec::new();
+                let sample = parse_sample(line, &mut labels)?;
+                self.place(sample, labels)
             }
         }
     }
@@ -712,8 +719,7 @@ impl<'buf> Parser<'buf> {
     }
 
     /// Adds a parsed sample to its family.
-    #[inline(always)]
-    fn place(&mut self, s: Sample<'buf>) -> Result<(), Fail> {
+    fn place(&mut self, s: Sample<'buf>, labels: Labels<'buf>) -> Result<(), Fail> {
         let role = match self.cur.role_of(s.name) {
             Some(r) => r,
             None => {
@@ -735,7 +741,7 @@ impl<'buf> Parser<'buf> {
             _ => None,
         };
         let special_pos = match special {
-            Some(n) => Some(s.labels.iter().position(|l| l.name == n).ok_or_else(|| {
+            Some(n) => Some(labels.iter().position(|l| l.name == n).ok_or_else(|| {
                 let d = format!("{} sample {} has no {} label", typ.as_str(), q(s.name), q(n));
                 Fail::new(ErrorKind::MissingLabel, d)
             })?),
@@ -747,23 +753,27 @@ impl<'buf> Parser<'buf> {
             _ => None,
         };
         if let Some(m) = misplaced {
-            if s.labels.iter().any(|l| l.name == m) {
+            if labels.iter().any(|l| l.name == m) {
                 let d = format!("{} on {} sample {}", q(m), typ.as_str(), q(s.name));
                 return Err(Fail::new(ErrorKind::MisplacedLabel, d));
             }
         }
 
-        // Which series (label set less the special label) the sample is of.
-        let hash = self.group_hash(&s.labels, special_pos);
-        if self.cur.group.hash != Some(hash) {
-            let prev = std::mem::take(&mut self.cur.group);
-            finish_group(&self.cur, prev)?;
-            if !self.groups.insert(hash) {
-                return Err(interleaved(self.cur.name, &s.labels, special_pos));
+        // Which series (label set less `le`/`quantile`) a summary or histogram
+        // sample is of. Simple-valued families need no grouping: a label set
+        // reappearing there is a duplicate series the store rejects.
+        if matches!(typ, OmType::Summary | OmType::Histogram | OmType::GaugeHistogram) {
+            let hash = self.group_hash(&labels, special_pos);
+            if self.cur.group.hash != Some(hash) {
+                let prev = std::mem::take(&mut self.cur.group);
+                finish_group(&self.cur, prev)?;
+                if !self.groups.insert(hash) {
+                    return Err(interleaved(self.cur.name, &labels, special_pos));
+                }
+                self.cur.group.hash = Some(hash);
             }
-            self.cur.group.hash = Some(hash);
+            self.cur.group.line = self.line;
         }
-        self.cur.group.line = self.line;
 
         let v = s.value;
         let bad_value = |what: &str| {
@@ -775,23 +785,23 @@ impl<'buf> Parser<'buf> {
                 if v.is_nan() || v < 0.0 {
                     return Err(bad_value("must not be negative or NaN"));
                 }
-                self.push_simple(false, s.name, s.labels, v, s.timestamp_ms);
+                self.push_simple(false, s.name, labels, v, s.timestamp_ms);
             }
-            Role::Created => self.push_simple(true, s.name, s.labels, v, s.timestamp_ms),
+            Role::Created => self.push_simple(true, s.name, labels, v, s.timestamp_ms),
             Role::Info => {
                 if v != 1.0 {
                     return Err(bad_value("must be 1"));
                 }
-                self.push_simple(false, s.name, s.labels, v, s.timestamp_ms);
+                self.push_simple(false, s.name, labels, v, s.timestamp_ms);
             }
             Role::Plain if typ != OmType::Summary => {
                 if typ == OmType::StateSet && v != 0.0 && v != 1.0 {
                     return Err(bad_value("must be 0 or 1"));
                 }
-                self.push_simple(false, s.name, s.labels, v, s.timestamp_ms);
+                self.push_simple(false, s.name, labels, v, s.timestamp_ms);
             }
             Role::Plain => {
-                let raw = special_value(&s.labels, special_pos);
+                let raw = special_value(&labels, special_pos);
                 let quantile = parse_go_float(raw.as_bytes())
                     .filter(|q| (0.0..=1.0).contains(q))
                     .ok_or_else(|| {
@@ -801,7 +811,7 @@ impl<'buf> Parser<'buf> {
                 if v < 0.0 {
                     return Err(bad_value("(a quantile) must not be negative"));
                 }
-                let (m, _) = self.series(s.labels, special_pos, s.timestamp_ms)?;
+                let (m, _) = self.series(labels, special_pos, s.timestamp_ms)?;
                 if let Value::Summary { quantiles, .. } = &mut m.value {
                     quantiles.push((quantile, v));
                 }
@@ -810,7 +820,7 @@ impl<'buf> Parser<'buf> {
                 if !is_count(v) {
                     return Err(bad_value("(a count) must be a non-negative integer"));
                 }
-                let (m, h) = self.series(s.labels, special_pos, s.timestamp_ms)?;
+                let (m, h) = self.series(labels, special_pos, s.timestamp_ms)?;
                 h.count = Some(v);
                 if let Value::Summary { count, .. } | Value::Histogram { count, .. } = &mut m.value
                 {
@@ -821,14 +831,14 @@ impl<'buf> Parser<'buf> {
                 if v.is_nan() || (role == Role::Sum && v < 0.0) {
                     return Err(bad_value("(a sum) must not be NaN or negative"));
                 }
-                let (m, h) = self.series(s.labels, special_pos, s.timestamp_ms)?;
+                let (m, h) = self.series(labels, special_pos, s.timestamp_ms)?;
                 h.sum = Some(v);
                 if let Value::Summary { sum, .. } | Value::Histogram { sum, .. } = &mut m.value {
                     *sum = v;
                 }
             }
             Role::Bucket => {
-                let raw = special_value(&s.labels, special_pos);
+                let raw = special_value(&labels, special_pos);
                 let le =
                     parse_go_float(raw.as_bytes()).filter(|le| !le.is_nan()).ok_or_else(|| {
                         let d = format!("le {} is not a number", q(raw));
@@ -855,7 +865,7 @@ impl<'buf> Parser<'buf> {
                     );
                     return Err(Fail::new(ErrorKind::InvalidHistogram, d));
                 }
-                let (m, h) = self.series(s.labels, special_pos, s.timestamp_ms)?;
+                let (m, h) = self.series(labels, special_pos, s.timestamp_ms)?;
                 h.last_le = Some(le);
                 h.last_bucket = v;
                 h.negative_le |= le < 0.0;
@@ -871,12 +881,11 @@ impl<'buf> Parser<'buf> {
     }
 
     /// Appends a simple-valued series to the main or `_created` model family.
-    #[inline(always)]
     fn push_simple(
         &mut self,
         created: bool,
         name: &'buf str,
-        labels: SmallVec<[Label<'buf>; 6]>,
+        labels: Labels<'buf>,
         v: f64,
         timestamp_ms: Option<i64>,
     ) {
@@ -900,7 +909,7 @@ impl<'buf> Parser<'buf> {
     /// first sample) and the group's histogram rule state.
     fn series(
         &mut self,
-        mut labels: SmallVec<[Label<'buf>; 6]>,
+        mut labels: Labels<'buf>,
         special_pos: Option<usize>,
         timestamp_ms: Option<i64>,
     ) -> Result<(&mut Metric<'buf>, &mut HistState), Fail> {
@@ -1050,9 +1059,9 @@ fn same_label_set(a: &[Label<'_>], b: &[Label<'_>], skip: Option<usize>) -> bool
         && (a.iter().zip(kept()).all(|(x, y)| x == y) || a.iter().all(|x| kept().any(|y| x == y)))
 }
 
-/// Parses one sample line (syntax only).
-#[inline(always)]
-fn parse_sample(s: &str) -> Result<Sample<'_>, Fail> {
+/// Parses one sample line (syntax only); its labels go to `labels` (filled
+/// in place: the model's label vector is large to move).
+fn parse_sample<'buf>(s: &'buf str, labels: &mut Labels<'buf>) -> Result<Sample<'buf>, Fail> {
     let b = s.as_bytes();
     match b.first() {
         Some(&c) if is_metric_name_start(c) => {}
@@ -1063,7 +1072,6 @@ fn parse_sample(s: &str) -> Result<Sample<'_>, Fail> {
     }
     let mut i = name_end(b, 1, is_metric_name_cont);
     let name = &s[..i];
-    let mut labels: SmallVec<[Label<'_>; 6]> = SmallVec::new();
     if b.get(i) == Some(&b'{') {
         i = scan_labels(s, i, |lname, raw, escaped| {
             if lname == "__name__" {
@@ -1107,7 +1115,7 @@ fn parse_sample(s: &str) -> Result<Sample<'_>, Fail> {
             exemplar = true;
         }
     }
-    Ok(Sample { name, labels, value, timestamp_ms, exemplar })
+    Ok(Sample { name, value, timestamp_ms, exemplar })
 }
 
 /// The exemplar after ` # ` (at `i`): `{labels} value [timestamp]` to the

@@ -274,6 +274,7 @@ cases! {
     special_values: "a +Inf\na -inf\na Infinity\na 1.\na .5\na 0042\na 1E-3\n# EOF\n" => "a Untyped\n  {} inf\n  {} -inf\n  {} inf\n  {} 1.0\n  {} 0.5\n  {} 42.0\n  {} 0.001\n";
     gauge_histogram_count_is_another_family: "# TYPE g gaugehistogram\ng_bucket{le=\"+Inf\"} 1\ng_count 1\n# EOF\n" => "g GaugeHistogram\n  {} sum=0.0 count=0 b=[(inf, 1)]\ng_count Untyped\n  {} 1.0\n";
     unit_after_bare_underscore_like_prometheus: "# UNIT _seconds seconds\n_seconds 1\n# EOF\n" => "_seconds Untyped\n  {} 1.0\n";
+    repeated_gauge_series_left_to_the_store: "# TYPE g gauge\ng{a=\"1\"} 1\ng{a=\"2\"} 1\ng{a=\"1\"} 2\n# EOF\n" => "g Gauge\n  {a=\"1\"} 1.0\n  {a=\"2\"} 1.0\n  {a=\"1\"} 2.0\n";
     colon_in_name: "a:b_c 1\n# EOF\n" => "a:b_c Untyped\n  {} 1.0\n";
     reserved_prefix_other_than_name_ok: "a{__x=\"y\"} 1\n# EOF\n" => "a Untyped\n  {__x=\"y\"} 1.0\n";
 }
@@ -359,7 +360,6 @@ cases! {
     interleaved_untyped_families: "a 1\nb 1\na 2\n# EOF\n" => "openmetrics parsing error in line 3: metric name clash: metric family \"a\" appears again (families must not be interleaved)";
     gauge_named_like_counter_sample: "# TYPE foo counter\nfoo_total 1\n# TYPE foo_created gauge\n# EOF\n" => "openmetrics parsing error in line 3: metric name clash: metric family \"foo_created\" clashes with sample name \"foo_created\" of counter \"foo\"";
     counter_named_like_earlier_gauge: "# TYPE foo_total gauge\nfoo_total 1\n# TYPE foo counter\n# EOF\n" => "openmetrics parsing error in line 3: metric name clash: sample name \"foo_total\" of counter \"foo\" clashes with metric family \"foo_total\" (gauge)";
-    interleaved_series: "# TYPE g gauge\ng{a=\"1\"} 1\ng{a=\"2\"} 1\ng{a=\"1\"} 2\n# EOF\n" => "openmetrics parsing error in line 4: interleaved metrics: series \"g\"{a=\"1\"} appears again after other series of its family";
     interleaved_histogram_series: "# TYPE h histogram\nh_bucket{a=\"1\",le=\"+Inf\"} 1\nh_bucket{a=\"2\",le=\"+Inf\"} 1\nh_count{a=\"1\"} 1\n# EOF\n" => "openmetrics parsing error in line 4: interleaved metrics: series \"h\"{a=\"1\"} appears again after other series of its family";
     counter_negative: "# TYPE c counter\nc_total -1\n# EOF\n" => "openmetrics parsing error in line 2: invalid sample value: counter sample \"c_total\" must not be negative or NaN, got -1";
     counter_nan: "# TYPE c counter\nc_total NaN\n# EOF\n" => "openmetrics parsing error in line 2: invalid sample value: counter sample \"c_total\" must not be negative or NaN, got NaN";
