@@ -39,8 +39,30 @@ pub struct Merged<'a> {
 }
 
 impl<'a> Merged<'a> {
+    /// The parts in an order whose concatenation is already in Go's
+    /// `MetricSorter` order, if there is one: each part's series are sorted,
+    /// so when parts' ranges do not overlap (the usual case: groups differ in
+    /// a grouping label every one of their series carries), sorting the parts
+    /// by their first series is enough. O(k log k) for k groups instead of
+    /// sorting every series.
+    pub fn disjoint_parts(&self) -> Option<Vec<&'a StoredFamily>> {
+        let mut parts = self.parts.clone();
+        parts.sort_by(|a, b| a.series[0].go_cmp(&b.series[0]));
+        let disjoint = parts.windows(2).all(|w| {
+            let last = w[0].series.last().expect("parts have series");
+            last.go_cmp(&w[1].series[0]) == std::cmp::Ordering::Less
+        });
+        disjoint.then_some(parts)
+    }
+
     /// Every series with its rendered text, in Go's `MetricSorter` order.
     pub fn series(&self) -> Vec<(&'a StoredSeries, &'a [u8])> {
+        if let Some(parts) = self.disjoint_parts() {
+            return parts
+                .iter()
+                .flat_map(|f| f.series.iter().enumerate().map(|(i, s)| (s, f.series_text(i))))
+                .collect();
+        }
         let mut series: Vec<(&StoredSeries, &[u8])> = self
             .parts
             .iter()
@@ -146,6 +168,12 @@ pub fn write_text(merged: &[Merged<'_>], out: &mut Vec<u8>) {
             out.extend_from_slice(only.text());
             continue;
         }
+        if let Some(parts) = m.disjoint_parts() {
+            for p in parts {
+                out.extend_from_slice(p.text());
+            }
+            continue;
+        }
         for (_, text) in m.series() {
             out.extend_from_slice(text);
         }
@@ -224,6 +252,18 @@ mod tests {
         assert!(text.starts_with(
             "# HELP process_open_fds Number of open file descriptors.\n# TYPE process_open_fds gauge\nprocess_open_fds 3\n"
         ));
+    }
+
+    #[test]
+    fn interleaved_groups_fall_back_to_a_full_sort() {
+        // Both groups expose series with 3 and 4 labels: their ranges overlap.
+        let mut all = stored("b", "m 1\nm{x=\"1\"} 2\n");
+        all.extend(stored("a", "m 3\nm{x=\"1\"} 4\n"));
+        assert_eq!(
+            render(&[], &all, true),
+            "# TYPE m untyped\nm{instance=\"\",job=\"a\"} 3\nm{instance=\"\",job=\"b\"} 1\n\
+             m{instance=\"\",job=\"a\",x=\"1\"} 4\nm{instance=\"\",job=\"b\",x=\"1\"} 2\n"
+        );
     }
 
     #[test]
