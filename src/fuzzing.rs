@@ -138,6 +138,23 @@ pub fn proto_parse(data: &[u8]) {
     }
 }
 
+/// OpenMetrics parser: never panics; accepted bodies store and scrape.
+pub fn openmetrics_parse(data: &[u8]) {
+    let Ok(families) = crate::expfmt::openmetrics::parse(data) else { return };
+    let mut shard = crate::store::Shard::new(Arc::default(), true);
+    let p = crate::store::sanitize::prepare(
+        GroupingKey::new("om", []),
+        true,
+        families,
+        SystemTime::UNIX_EPOCH,
+    );
+    let _ = shard.push(p);
+    let mut out = Vec::new();
+    crate::render::render_text(&[], &shard.families(), true, &mut out)
+        .expect("a consistent store renders");
+    text::parse(&out).expect("a scrape must parse");
+}
+
 /// Push path end to end without the network: parse, sanitise, store, render.
 pub fn push_and_scrape(data: &[u8]) {
     let Ok(families) = text::parse(data) else { return };
@@ -267,6 +284,11 @@ mod tests {
     #[test]
     fn corpus_proto_parse() {
         replay("proto_parse", proto_parse);
+    }
+
+    #[test]
+    fn corpus_openmetrics_parse() {
+        replay("openmetrics_parse", openmetrics_parse);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::config::parse_duration;
 use crate::expfmt::format::{push_format, Format};
-use crate::expfmt::{proto, text};
+use crate::expfmt::{openmetrics, proto, text};
 use crate::grouping::parse_push_path;
 use crate::http::coding::decode_body;
 use crate::http::request::Head;
@@ -72,6 +72,13 @@ async fn serve(
     let families = match push_format(head.content_type.as_deref()) {
         Format::Protobuf => proto::parse(&body).map_err(Error::ProtoParse)?,
         Format::Text => text::parse(&body).map_err(Error::Parse)?,
+        // The Go server reads every non-protobuf body as text 0.0.4; a body
+        // it accepts must be stored as it stores it. Only what it refuses is
+        // read as OpenMetrics (e.g. with `# EOF`, exemplars, `_created`).
+        Format::OpenMetrics => match text::parse(&body) {
+            Ok(f) => f,
+            Err(_) => openmetrics::parse(&body).map_err(Error::OpenMetricsParse)?,
+        },
     };
     if let Err(e) = limits::check(&families, &core.shared.config.push_limits) {
         core.shared.metrics.refused(e.reason());

@@ -24,7 +24,9 @@ pub async fn handle(core: &Core, head: &Head) -> Response {
     };
     let mut body = Vec::with_capacity(stored.len() * 128 + 4096);
     let content_type = match scrape_format(head.accept.as_deref()) {
-        Format::Text => {
+        // OpenMetrics is never negotiated for scrapes: the Go server answers
+        // text 0.0.4 to an OpenMetrics Accept, and so do we (drop-in).
+        Format::Text | Format::OpenMetrics => {
             write_text(&merged, &mut body);
             TEXT_CONTENT_TYPE
         }

@@ -11,6 +11,8 @@ pub enum Format {
     Text,
     /// Length-delimited `io.prometheus.client.MetricFamily` protobuf.
     Protobuf,
+    /// OpenMetrics 1.0 text (push bodies only; read as text 0.0.4 first).
+    OpenMetrics,
 }
 
 /// `Content-Type` of delimited protobuf bodies and answers.
@@ -62,6 +64,12 @@ impl MediaRange<'_> {
 pub fn push_format(content_type: Option<&str>) -> Format {
     match content_type.and_then(parse_media_range) {
         Some(m) if m.is_delimited_protobuf() => Format::Protobuf,
+        Some(m)
+            if m.typ.eq_ignore_ascii_case("application")
+                && m.subtype.eq_ignore_ascii_case("openmetrics-text") =>
+        {
+            Format::OpenMetrics
+        }
         _ => Format::Text,
     }
 }
@@ -109,6 +117,10 @@ mod tests {
         );
         assert_eq!(push_format(Some("text/plain; version=0.0.4")), Format::Text);
         assert_eq!(push_format(Some("garbage")), Format::Text);
+        assert_eq!(
+            push_format(Some("application/openmetrics-text; version=1.0.0; charset=utf-8")),
+            Format::OpenMetrics
+        );
         assert_eq!(push_format(None), Format::Text);
     }
 

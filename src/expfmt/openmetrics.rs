@@ -13,20 +13,20 @@
 //! The ABNF of the OpenMetrics 1.0 specification, strictly: the body must be
 //! UTF-8 and end with `# EOF` (optionally followed by one `\n`, nothing
 //! else); every other line ends with `\n`; tokens are separated by exactly
-//! one space; no blank lines, no tabs, no `\r`, no comments other than
-//! `# HELP`, `# TYPE`, `# UNIT` and `# EOF`. Types are `counter`, `gauge`,
-//! `histogram`, `gaugehistogram`, `summary`, `info`, `stateset` and
+//! one space; no blank lines, no tabs, no `\r\n` line ends, no comments
+//! other than `# HELP`, `# TYPE`, `# UNIT` and `# EOF`. Types are `counter`,
+//! `gauge`, `histogram`, `gaugehistogram`, `summary`, `info`, `stateset` and
 //! `unknown` (lower case; `untyped` is not OpenMetrics). Timestamps are
-//! finite numbers of seconds. Deliberate leniencies, all shared with
-//! Prometheus' own OpenMetrics parser (`model/textparse/openmetricsparse.go`)
-//! and `prometheus_client`'s: a trailing comma in a label set (`{a="b",}`),
-//! and a raw `"` in a HELP text.
+//! finite numbers of seconds. Two leniencies: a trailing comma in a label set
+//! (`{a="b",}`, as Prometheus' `model/textparse/openmetricsparse.go` accepts),
+//! and a raw `"` in a HELP text (as Prometheus and `prometheus_client` do).
 //!
 //! Escapes in label values and HELP texts are `\\`, `\"` and `\n`; as the
 //! ABNF says (`escaped-char =/ BS normal-char`), a backslash before any other
 //! character is kept literally (`\q` is the two characters `\q`, as in
-//! Prometheus). A backslash ending a HELP text, or a label value running into
-//! the end of its line, is an error. Quoted (UTF-8) metric and label names,
+//! Prometheus and `prometheus_client`). A backslash ending a HELP text (which
+//! those two keep literally) or a label value running into the end of its
+//! line is an error. Quoted (UTF-8) metric and label names,
 //! which OpenMetrics 1.0 does not have, are rejected with
 //! [`ErrorKind::QuotedName`].
 //!
@@ -63,6 +63,18 @@
 //! as none (spec). `# UNIT` is validated (empty, or `_<unit>` ends the family
 //! name; never on info and stateset) and dropped: the model has no unit.
 //!
+//! # Dispatch
+//! The Go Pushgateway parses every push that is not delimited protobuf as
+//! text 0.0.4, whatever its `Content-Type`, and some OpenMetrics bodies are
+//! valid text 0.0.4 too: those of counter, gauge, summary and histogram
+//! families without exemplars or fractional timestamps (`# UNIT` and `# EOF`
+//! are comments there). Go stores such a body as text: a counter `foo`'s
+//! `foo_total` and `foo_created` untyped and without HELP (the HELP line names
+//! `foo`, which has no samples). To behave exactly as Go for every body Go
+//! accepts, a caller should try [`super::text::parse`] first and fall back to
+//! this parser only when that fails (keeping the text error if both fail, or
+//! reporting this one when the `Content-Type` asked for OpenMetrics).
+//!
 //! Exemplars (` # {labels} value [timestamp]`, allowed on counter `_total` and
 //! histogram/gaugehistogram `_bucket` samples only) are parsed and validated
 //! (label syntax, at most 128 characters of label names and values, number,
@@ -70,8 +82,8 @@
 //!
 //! Timestamps become [`Metric::timestamp_ms`] as Prometheus computes them
 //! (`int64(seconds * 1000)`: truncated toward zero), so the store rejects
-//! them as the Go server rejects timestamped pushes. When one merged summary
-//! or histogram series has several, the last one is kept.
+//! them as the Go server rejects timestamped pushes. Each timestamped
+//! MetricPoint of a summary or histogram becomes its own merged [`Metric`].
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -390,6 +402,8 @@ struct HistState {
 struct Group {
     /// Order-independent hash of the label set; `None` before the first sample.
     hash: Option<u64>,
+    /// Timestamp of the group's first sample (its MetricPoint).
+    timestamp_ms: Option<i64>,
     /// For summaries and histograms: the merged series in the main family.
     metric: Option<usize>,
     /// Last line of the group.
@@ -521,7 +535,9 @@ impl<'buf> Parser<'buf> {
             if line == "# EOF" {
                 self.close().map_err(|f| f.at(self.line))?;
                 if next < body_len {
-                    return Err(Fail::bare(ErrorKind::ContentAfterEof).at(self.line + 1));
+                    return Err(
+                        Fail::bare(ErrorKind::ContentAfterEof).at(self.line.saturating_add(1))
+                    );
                 }
                 return Ok(());
             }
@@ -762,15 +778,20 @@ impl<'buf> Parser<'buf> {
         // Which series (label set less `le`/`quantile`) a summary or histogram
         // sample is of. Simple-valued families need no grouping: a label set
         // reappearing there is a duplicate series the store rejects.
+        // A new timestamp in the same series starts its next MetricPoint: a
+        // further merged metric with the same labels (like two timestamped
+        // text lines; the store rejects timestamps anyway).
         if matches!(typ, OmType::Summary | OmType::Histogram | OmType::GaugeHistogram) {
             let hash = self.group_hash(&labels, special_pos);
-            if self.cur.group.hash != Some(hash) {
+            let new_series = self.cur.group.hash != Some(hash);
+            if new_series || self.cur.group.timestamp_ms != s.timestamp_ms {
                 let prev = std::mem::take(&mut self.cur.group);
                 finish_group(&self.cur, prev)?;
-                if !self.groups.insert(hash) {
+                if new_series && !self.groups.insert(hash) {
                     return Err(interleaved(self.cur.name, &labels, special_pos));
                 }
                 self.cur.group.hash = Some(hash);
+                self.cur.group.timestamp_ms = s.timestamp_ms;
             }
             self.cur.group.line = self.line;
         }
@@ -1210,7 +1231,7 @@ fn scan_label_value(b: &[u8], start: usize) -> Result<(usize, bool), Fail> {
     let mut escaped = false;
     let mut from = start;
     loop {
-        let at = memchr::memchr2(b'"', b'\\', &b[from..]).map(|p| from + p);
+        let at = find_quote_or_backslash(&b[from..]).map(|p| from + p);
         match at {
             Some(at) if b[at] == b'"' => return Ok((at, escaped)),
             Some(at) if at + 1 < b.len() => {
@@ -1219,6 +1240,16 @@ fn scan_label_value(b: &[u8], start: usize) -> Result<(usize, bool), Fail> {
             }
             _ => return Err(Fail::new(ErrorKind::UnterminatedLabelValue, quote(&b[start..]))),
         }
+    }
+}
+
+/// `memchr2(b'"', b'\\', s)` with a scalar start: most label values are short.
+#[inline]
+fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
+    let head = s.len().min(16);
+    match s[..head].iter().position(|&c| c == b'"' || c == b'\\') {
+        Some(p) => Some(p),
+        None => memchr::memchr2(b'"', b'\\', &s[head..]).map(|p| p + head),
     }
 }
 

@@ -4,7 +4,7 @@
 //! [`Error::response`] decides its status and Go-compatible body, so a new
 //! variant does not compile until someone decides its status.
 
-use crate::expfmt::{proto, text};
+use crate::expfmt::{openmetrics, proto, text};
 use crate::grouping;
 use crate::http::coding;
 use crate::http::request;
@@ -27,6 +27,8 @@ pub enum Error {
     Parse(text::Error),
     /// The protobuf push body does not parse (spec 3.3).
     ProtoParse(proto::Error),
+    /// The OpenMetrics push body does not parse.
+    OpenMetricsParse(openmetrics::Error),
     /// The `X-Pushgate-TTL` header is not a duration.
     BadTtl(String),
     /// The push breaks a `--runtime.max-*` limit.
@@ -75,6 +77,7 @@ impl Error {
             Error::Grouping(e) => Response::error(400, &e.to_string()),
             Error::Parse(e) => Response::error(400, &e.to_string()),
             Error::ProtoParse(e) => Response::error(400, &e.to_string()),
+            Error::OpenMetricsParse(e) => Response::error(400, &e.to_string()),
             Error::Limit(e @ crate::store::limits::Error::TooManySeries { .. }) => {
                 Response::error(413, &e.to_string())
             }

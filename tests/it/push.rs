@@ -178,3 +178,32 @@ fn unchecked_mode_answers_202() {
     assert_eq!(s.req("PUT", "/metrics/job/u", "bad-x 1\n").status, 400);
     assert!(s.wait_until(|s| s.scrape().contains("m{instance=\"\",job=\"u\"} 1")));
 }
+
+#[test]
+fn openmetrics_bodies_are_accepted_and_text_bodies_stay_go_compatible() {
+    let s = Server::start(&[]);
+    let om = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    // Valid only as OpenMetrics (`# EOF`, exemplar, float timestamp-free counter with _created).
+    let body = "# HELP jobs Jobs run.\n# TYPE jobs counter\njobs_total 3 # {trace_id=\"abc\"} 1\njobs_created 1.7e+09\n# EOF\n";
+    let r = s.req_with("PUT", "/metrics/job/om", body.as_bytes(), &[("Content-Type", om)]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = s.scrape();
+    assert!(
+        text.contains("# TYPE jobs_total counter\njobs_total{instance=\"\",job=\"om\"} 3\n"),
+        "{text}"
+    );
+    assert!(text.contains("jobs_created{instance=\"\",job=\"om\"} 1.7e+09\n"), "{text}");
+    // A body the Go server accepts as text is stored exactly as it would store it.
+    let r = s.req_with("PUT", "/metrics/job/om2", b"g 1\n", &[("Content-Type", om)]);
+    assert_eq!(r.status, 200);
+    assert!(s.scrape().contains("# TYPE g untyped\ng{instance=\"\",job=\"om2\"} 1\n"));
+    // Broken OpenMetrics gets an OpenMetrics error.
+    let r = s.req_with(
+        "PUT",
+        "/metrics/job/om3",
+        b"# TYPE x counter\nx_total 1 # {a=\n# EOF\n",
+        &[("Content-Type", om)],
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.text().starts_with("openmetrics parsing error in line 2"), "{}", r.text());
+}
