@@ -19,7 +19,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::MetricType as PcType;
 use prometheus_client::registry::Registry;
 
-use crate::expfmt::{text, MetricType};
+use crate::expfmt::{openmetrics, MetricType};
 use crate::store::group::{StoredFamily, StoredSeries};
 use crate::store::index::Index;
 
@@ -157,8 +157,9 @@ impl SelfMetrics {
         if prometheus_client::encoding::text::encode(&mut om, &self.registry).is_err() {
             return Vec::new();
         }
-        let text = openmetrics_to_text(&om);
-        let Ok(parsed) = text::parse(text.as_bytes()) else {
+        // The crate speaks OpenMetrics; our OpenMetrics reader maps it to the
+        // families a 0.0.4 scrape shows (counters named `_total`).
+        let Ok(parsed) = openmetrics::parse(om.as_bytes()) else {
             return Vec::new();
         };
         let now = SystemTime::now();
@@ -216,30 +217,6 @@ fn code_str(code: u16) -> &'static str {
         503 => "503",
         _ => "other",
     }
-}
-
-/// Rewrites the crate's OpenMetrics output as text 0.0.4: counters are named
-/// with their `_total` sample name, `# UNIT` and `# EOF` are dropped.
-fn openmetrics_to_text(om: &str) -> String {
-    let counters: Vec<&str> = om
-        .lines()
-        .filter_map(|l| l.strip_prefix("# TYPE "))
-        .filter_map(|l| l.strip_suffix(" counter"))
-        .collect();
-    let mut out = String::with_capacity(om.len());
-    for line in om.lines() {
-        if line.starts_with("# UNIT ") || line == "# EOF" {
-            continue;
-        }
-        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|p| {
-            let rest = line.strip_prefix(p)?;
-            let (name, tail) = rest.split_once(' ')?;
-            counters.contains(&name).then(|| format!("{p}{name}_total {tail}"))
-        });
-        out.push_str(renamed.as_deref().unwrap_or(line));
-        out.push('\n');
-    }
-    out
 }
 
 /// `process_*` metrics from `/proc/self` (Linux; absent elsewhere).
