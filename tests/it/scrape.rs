@@ -73,6 +73,8 @@ fn route_prefix_and_telemetry_path_move_the_routes() {
 #[test]
 fn repeated_listen_addresses_all_serve() {
     let s = Server::start(&["--web.listen-address=127.0.0.1:0"]);
+    // Start returns at the first address line; the second follows it.
+    assert!(s.wait_until(|s| s.log().matches("address=").count() == 2), "{}", s.log());
     let log = s.log();
     let addrs: Vec<&str> = log
         .lines()
