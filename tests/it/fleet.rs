@@ -27,7 +27,7 @@ fn groups_expire_after_their_ttl_and_pushes_refresh_it() {
     assert!(s.wait_until(|s| !s.scrape().contains("job=\"short\"")));
     let gone_after = refreshed.elapsed();
     assert!(
-        gone_after >= Duration::from_secs(2) && gone_after < Duration::from_millis(3500),
+        gone_after >= Duration::from_millis(1800) && gone_after < Duration::from_millis(3500),
         "{gone_after:?}"
     );
     let text = s.scrape();
