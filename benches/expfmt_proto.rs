@@ -8,11 +8,21 @@
 //! and Java clients push for the same families. Throughput is in protobuf
 //! bytes (smaller than the text body for the same series).
 //!
-//! Last results (2-core x86_64 VM, 2026-11-22, commit 07a753b,
-//! `cargo bench --bench expfmt_proto -- --measurement-time 3`):
+//! Last results (2-core AMD EPYC VM shared with concurrent builds,
+//! 2026-11-22, commit e84455a,
+//! `cargo bench --bench expfmt_proto -- --measurement-time 3 --warm-up-time 1`):
 //!
-//! | body | bytes | time | throughput |
-//! |---|---|---|---|
+//! | body | bytes | time | throughput | per series vs text parse |
+//! |---|---|---|---|---|
+//! | push_10 | 439 | 3.34 µs | 125 MiB/s | 2.2x slower |
+//! | node_1k | 29,488 | 222 µs | 127 MiB/s | 1.2x slower |
+//! | batch_100k | 3,000,395 | 52.8 ms | 54 MiB/s | 2.1x slower |
+//!
+//! Best of three runs (the other two, under load from other builds, were
+//! 1.3-2x slower). Benches use the system allocator; the server uses mimalloc.
+//! Profile (batch_100k): a quarter of the time is page faults from growing
+//! the result vectors, then `wire::Fields::next_field`, `proto::parse`,
+//! memmove of the large per-metric `Pending` structs, lossy UTF-8 checks.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;

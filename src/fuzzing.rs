@@ -29,11 +29,7 @@ pub fn render_families(families: &[Family<'_>], out: &mut Vec<u8>) {
         out.push(b'\n');
         for m in &f.metrics {
             let s = StoredSeries {
-                labels: m
-                    .labels
-                    .iter()
-                    .map(|l| (l.name.as_ref().into(), l.value.as_ref().into()))
-                    .collect(),
+                labels: m.labels.iter().map(|l| (l.name.as_ref(), l.value.as_ref())).collect(),
                 value: m.value.clone(),
                 raw_value: None,
             };
@@ -119,11 +115,7 @@ pub fn proto_parse(data: &[u8]) {
             .metrics
             .iter()
             .map(|m| StoredSeries {
-                labels: m
-                    .labels
-                    .iter()
-                    .map(|l| (l.name.as_ref().into(), l.value.as_ref().into()))
-                    .collect(),
+                labels: m.labels.iter().map(|l| (l.name.as_ref(), l.value.as_ref())).collect(),
                 value: m.value.clone(),
                 raw_value: m.raw_value.as_deref().map(Box::from),
             })

@@ -155,18 +155,10 @@ fn import_gob(path: &Path, bytes: &[u8]) -> Vec<Group> {
                 let series = f
                     .metrics
                     .into_iter()
-                    .map(|m| {
-                        let mut labels: Vec<(Box<str>, Box<str>)> = m
-                            .labels
-                            .into_iter()
-                            .map(|l| (l.name.as_ref().into(), l.value.as_ref().into()))
-                            .collect();
-                        labels.sort_by(|a, b| a.0.cmp(&b.0));
-                        StoredSeries {
-                            labels: labels.into_boxed_slice(),
-                            value: m.value,
-                            raw_value: m.raw_value.as_deref().map(Box::from),
-                        }
+                    .map(|m| StoredSeries {
+                        labels: m.labels.iter().map(|l| (&*l.name, &*l.value)).collect(),
+                        value: m.value,
+                        raw_value: m.raw_value.as_deref().map(Box::from),
                     })
                     .collect();
                 let name: Box<str> = f.name.as_ref().into();

@@ -236,7 +236,8 @@ mod tests {
 
     #[test]
     fn own_help_wins_and_own_series_come_first() {
-        let s = StoredSeries { labels: Box::new([]), value: Value::Simple(3.0), raw_value: None };
+        let s =
+            StoredSeries { labels: Default::default(), value: Value::Simple(3.0), raw_value: None };
         let own = Arc::new(StoredFamily::new(
             "process_open_fds".into(),
             Some("Number of open file descriptors.".into()),

@@ -170,11 +170,7 @@ impl SelfMetrics {
                     .metrics
                     .into_iter()
                     .map(|m| StoredSeries {
-                        labels: m
-                            .labels
-                            .into_iter()
-                            .map(|l| (l.name.into_owned().into(), l.value.into_owned().into()))
-                            .collect(),
+                        labels: m.labels.into_iter().map(|l| (l.name, l.value)).collect(),
                         value: m.value,
                         raw_value: None,
                     })

@@ -124,11 +124,7 @@ pub fn proto_body(text: &[u8]) -> Vec<u8> {
             .metrics
             .iter()
             .map(|m| StoredSeries {
-                labels: m
-                    .labels
-                    .iter()
-                    .map(|l| (l.name.as_ref().into(), l.value.as_ref().into()))
-                    .collect(),
+                labels: m.labels.iter().map(|l| (l.name.as_ref(), l.value.as_ref())).collect(),
                 value: m.value.clone(),
                 raw_value: None,
             })

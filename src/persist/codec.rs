@@ -102,7 +102,8 @@ fn group_payload(p: &mut Vec<u8>, g: &Group) {
         time(p, f.pushed_at);
         varint(p, f.series.len() as u64);
         for s in &f.series {
-            labels(p, s.labels.iter().map(|(n, v)| (&**n, &**v)));
+            let pairs: Vec<(&str, &str)> = s.labels.iter().collect();
+            labels(p, pairs.into_iter());
             match &s.value {
                 Value::Simple(v) => {
                     p.push(0);
@@ -301,6 +302,7 @@ fn read_group_from(r: &mut Reader<'_>) -> Option<Group> {
                 }
                 _ => return None,
             };
+            let labels = labels.iter().map(|(n, v)| (&**n, &**v)).collect();
             series.push(StoredSeries { labels, value, raw_value });
         }
         let fam = StoredFamily::new(name.clone(), help, typ, series, pushed_at);

@@ -211,11 +211,7 @@ mod tests {
     use crate::expfmt::Family;
 
     fn series(labels: &[(&str, &str)], value: Value) -> StoredSeries {
-        StoredSeries {
-            labels: labels.iter().map(|(n, v)| ((*n).into(), (*v).into())).collect(),
-            value,
-            raw_value: None,
-        }
+        StoredSeries { labels: labels.iter().copied().collect(), value, raw_value: None }
     }
 
     /// Stored series as the store keeps a parsed family's metrics.
@@ -223,11 +219,7 @@ mod tests {
         f.metrics
             .iter()
             .map(|m| StoredSeries {
-                labels: m
-                    .labels
-                    .iter()
-                    .map(|l| (l.name.as_ref().into(), l.value.as_ref().into()))
-                    .collect(),
+                labels: m.labels.iter().map(|l| (l.name.as_ref(), l.value.as_ref())).collect(),
                 value: m.value.clone(),
                 raw_value: m.raw_value.clone().map(Box::from),
             })
@@ -331,7 +323,7 @@ mod tests {
         let fams = parse(&body).unwrap();
         let raw = fams[0].metrics[0].raw_value.clone().unwrap();
         let mut s = stored(&fams[0]);
-        s[0].labels = vec![("instance".into(), "".into()), ("job".into(), "j".into())].into();
+        s[0].labels = [("instance", ""), ("job", "j")].into_iter().collect();
         let out = render("nh", None, MetricType::Histogram, &s);
         assert!(out.windows(raw.len()).any(|w| w == &*raw), "value bytes re-emitted verbatim");
         let again = parse(&out).unwrap();

@@ -24,11 +24,120 @@ const PUSH_TIME_HELP: &str =
 const PUSH_FAILURE_TIME_HELP: &str =
     "Last Unix time when changing this group in the Pushgateway failed.";
 
+/// The label pairs of a stored series, packed into one allocation.
+///
+/// A million stored series would otherwise hold eight small string
+/// allocations each (two per label); packed they hold one.
+/// INVARIANT: `buf` is a sequence of `varint len, UTF-8 bytes` items,
+/// alternating name and value, pairs sorted by name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Labels {
+    buf: Box<[u8]>,
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    let mut n = s.len();
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+    out.extend_from_slice(s.as_bytes());
+}
+
+impl Labels {
+    /// Packs `pairs`, which must already be sorted by name.
+    pub fn from_sorted<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Labels {
+        let mut buf = Vec::with_capacity(64);
+        for (n, v) in pairs {
+            put_str(&mut buf, n);
+            put_str(&mut buf, v);
+        }
+        Labels { buf: buf.into_boxed_slice() }
+    }
+
+    /// Packs `pairs` after sorting them by name.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Labels {
+        let mut v: Vec<(&str, &str)> = pairs.into_iter().collect();
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        Labels::from_sorted(v)
+    }
+
+    /// The pairs in name order.
+    pub fn iter(&self) -> LabelIter<'_> {
+        LabelIter { rest: &self.buf }
+    }
+
+    /// Number of pairs.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Whether there are no labels.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// The value of label `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
+impl<A: AsRef<str>, B: AsRef<str>> FromIterator<(A, B)> for Labels {
+    /// Packs the pairs, sorting them by name.
+    fn from_iter<I: IntoIterator<Item = (A, B)>>(iter: I) -> Self {
+        let owned: Vec<(A, B)> = iter.into_iter().collect();
+        Labels::from_pairs(owned.iter().map(|(n, v)| (n.as_ref(), v.as_ref())))
+    }
+}
+
+impl Labels {
+    /// The packed bytes (a canonical encoding: equal labels, equal bytes).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+/// Iterator over packed label pairs.
+pub struct LabelIter<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> LabelIter<'a> {
+    fn next_str(&mut self) -> Option<&'a str> {
+        let mut n = 0usize;
+        let mut shift = 0;
+        loop {
+            let (&b, rest) = self.rest.split_first()?;
+            self.rest = rest;
+            n |= usize::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        let (s, rest) = self.rest.split_at(n);
+        self.rest = rest;
+        Some(std::str::from_utf8(s).expect("INVARIANT: packed from &str"))
+    }
+}
+
+impl<'a> Iterator for LabelIter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let name = self.next_str()?;
+        let value = self.next_str().expect("INVARIANT: names and values alternate");
+        Some((name, value))
+    }
+}
+
 /// One stored series: sanitised labels and value.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredSeries {
     /// Labels sorted by name; grouping labels and `instance` included.
-    pub labels: Box<[(Box<str>, Box<str>)]>,
+    pub labels: Labels,
     /// The value.
     pub value: Value,
     /// Encoded protobuf value fields when pushed as protobuf (see
@@ -42,7 +151,7 @@ impl StoredSeries {
     pub fn go_cmp(&self, other: &StoredSeries) -> Ordering {
         self.labels.len().cmp(&other.labels.len()).then_with(|| {
             for (a, b) in self.labels.iter().zip(other.labels.iter()) {
-                match a.1.cmp(&b.1) {
+                match a.1.cmp(b.1) {
                     Ordering::Equal => continue,
                     o => return o,
                 }
@@ -122,14 +231,10 @@ impl StoredFamily {
     /// A gauge family with one series carrying the group's labels.
     pub fn timestamp_gauge(key: &GroupingKey, name: &str, value: f64, at: SystemTime) -> Self {
         let help = if name == PUSH_TIME { PUSH_TIME_HELP } else { PUSH_FAILURE_TIME_HELP };
-        let mut labels: Vec<(Box<str>, Box<str>)> =
-            key.labels().iter().map(|(n, v)| (n.as_str().into(), v.as_str().into())).collect();
-        if key.get("instance").is_none() {
-            labels.push(("instance".into(), "".into()));
-            labels.sort_by(|a, b| a.0.cmp(&b.0));
-        }
+        let instance = key.get("instance").is_none().then_some(("instance", ""));
+        let labels = key.labels().iter().map(|(n, v)| (n.as_str(), v.as_str())).chain(instance);
         let series = StoredSeries {
-            labels: labels.into_boxed_slice(),
+            labels: Labels::from_pairs(labels),
             value: Value::Simple(value),
             raw_value: None,
         };
@@ -211,7 +316,7 @@ fn push_sample(
     out: &mut Vec<u8>,
     name: &str,
     suffix: &str,
-    labels: &[(Box<str>, Box<str>)],
+    labels: &Labels,
     extra: Option<(&str, f64)>,
     value: f64,
 ) {
@@ -275,11 +380,18 @@ mod tests {
     use super::*;
 
     fn series(labels: &[(&str, &str)], value: Value) -> StoredSeries {
-        StoredSeries {
-            labels: labels.iter().map(|(n, v)| ((*n).into(), (*v).into())).collect(),
-            value,
-            raw_value: None,
-        }
+        StoredSeries { labels: labels.iter().copied().collect(), value, raw_value: None }
+    }
+
+    #[test]
+    fn labels_pack_sorted_and_round_trip() {
+        let long = "v".repeat(300);
+        let l = Labels::from_pairs([("z", "1"), ("a", long.as_str()), ("m", "")]);
+        assert_eq!(l.iter().collect::<Vec<_>>(), [("a", long.as_str()), ("m", ""), ("z", "1")]);
+        assert_eq!((l.len(), l.get("m"), l.get("x")), (3, Some(""), None));
+        assert!(Labels::default().is_empty());
+        let same: Labels = [("m", ""), ("z", "1"), ("a", long.as_str())].into_iter().collect();
+        assert_eq!(same, l, "packing is canonical");
     }
 
     #[test]

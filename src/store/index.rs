@@ -23,7 +23,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::expfmt::MetricType;
 use crate::gofmt::quote;
-use crate::store::group::{StoredFamily, StoredSeries};
+use crate::store::group::{Labels, StoredFamily, StoredSeries};
 use crate::store::route::stable_hash;
 use crate::store::sanitize::duplicate_error;
 
@@ -32,8 +32,8 @@ const STRIPES: usize = 64;
 /// The identity of a series within the store: a hash of name and labels.
 ///
 /// 64 bits: with 10^6 series the chance of any collision is ~3·10^-8.
-pub fn fingerprint(name: &str, labels: &[(Box<str>, Box<str>)]) -> u64 {
-    stable_hash(&(name, labels))
+pub fn fingerprint(name: &str, labels: &Labels) -> u64 {
+    stable_hash(&(name, labels.as_bytes()))
 }
 
 #[derive(Default)]
@@ -336,7 +336,7 @@ mod tests {
             _ => Value::Simple(1.0),
         };
         let s = StoredSeries {
-            labels: vec![("instance".into(), "".into()), ("job".into(), job.into())].into(),
+            labels: [("instance", ""), ("job", job)].into_iter().collect(),
             value,
             raw_value: None,
         };

@@ -13,7 +13,7 @@ use crate::expfmt::{Family, MetricType, Value};
 use crate::gofmt::{go_float_string, quote};
 use crate::grouping::path::is_valid_label_name;
 use crate::grouping::GroupingKey;
-use crate::store::group::{StoredFamily, StoredSeries, PUSH_FAILURE_TIME, PUSH_TIME};
+use crate::store::group::{Labels, StoredFamily, StoredSeries, PUSH_FAILURE_TIME, PUSH_TIME};
 
 /// A push ready to be applied by the shard that owns its group.
 #[derive(Debug)]
@@ -54,21 +54,19 @@ pub fn prepare(
         let mut series = Vec::with_capacity(fam.metrics.len());
         for m in fam.metrics {
             has_timestamps |= m.timestamp_ms.is_some();
-            let mut labels: Vec<(Box<str>, Box<str>)> = Vec::with_capacity(m.labels.len() + 2);
-            for l in m.labels {
-                if key.get(&l.name).is_none() {
-                    labels.push((l.name.into_owned().into(), l.value.into_owned().into()));
-                }
+            // Borrowed until packed: one allocation per series.
+            let mut labels: smallvec::SmallVec<[(&str, &str); 8]> = m
+                .labels
+                .iter()
+                .filter(|l| key.get(&l.name).is_none())
+                .map(|l| (&*l.name, &*l.value))
+                .collect();
+            labels.extend(key.labels().iter().map(|(n, v)| (n.as_str(), v.as_str())));
+            if !labels.iter().any(|(n, _)| *n == "instance") {
+                labels.push(("instance", ""));
             }
-            for (n, v) in key.labels() {
-                labels.push((n.as_str().into(), v.as_str().into()));
-            }
-            if !labels.iter().any(|(n, _)| &**n == "instance") {
-                labels.push(("instance".into(), "".into()));
-            }
-            labels.sort_by(|a, b| a.0.cmp(&b.0));
             let s = StoredSeries {
-                labels: labels.into_boxed_slice(),
+                labels: Labels::from_pairs(labels),
                 value: m.value,
                 raw_value: m.raw_value.map(Box::from),
             };
@@ -185,7 +183,7 @@ mod tests {
     #[test]
     fn body_instance_is_kept_without_url_instance() {
         let p = prep(GroupingKey::new("j", []), "m{instance=\"inbody\"} 1\n");
-        assert_eq!(&*p.families[0].series[0].labels[0].1, "inbody");
+        assert_eq!(p.families[0].series[0].labels.get("instance"), Some("inbody"));
     }
 
     #[test]
