@@ -22,7 +22,9 @@ pub async fn handle(core: &Core, head: &Head) -> Response {
         Ok(m) => m,
         Err(e) => return Error::Scrape(e).response(),
     };
-    let mut body = Vec::with_capacity(stored.len() * 128 + 4096);
+    // Sized from the rendered bytes so a large scrape never reallocates.
+    let text_len: usize = stored.iter().map(|f| f.text().len()).sum();
+    let mut body = Vec::with_capacity(text_len + stored.len() * 96 + 16 * 1024);
     let content_type = match scrape_format(head.accept.as_deref()) {
         // OpenMetrics is never negotiated for scrapes: the Go server answers
         // text 0.0.4 to an OpenMetrics Accept, and so do we (drop-in).
