@@ -28,32 +28,34 @@ const PUSH_FAILURE_TIME_HELP: &str =
 ///
 /// A million stored series would otherwise hold eight small string
 /// allocations each (two per label); packed they hold one.
-/// INVARIANT: `buf` is a sequence of `varint len, UTF-8 bytes` items,
-/// alternating name and value, pairs sorted by name.
+/// INVARIANT: `buf` is a sequence of `length, text` items, alternating name
+/// and value, pairs sorted by name. Lengths are written in ASCII digits of 6
+/// bits (0x40 set: more digits follow), so the whole buffer is a `str` and
+/// reading a label is slicing it, with no UTF-8 validation on the hot path.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Labels {
-    buf: Box<[u8]>,
+    buf: Box<str>,
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
+fn put_str(out: &mut String, s: &str) {
     let mut n = s.len();
-    while n >= 0x80 {
-        out.push(n as u8 | 0x80);
-        n >>= 7;
+    while n >= 0x40 {
+        out.push(char::from(0x40 | (n & 0x3f) as u8));
+        n >>= 6;
     }
-    out.push(n as u8);
-    out.extend_from_slice(s.as_bytes());
+    out.push(char::from(n as u8));
+    out.push_str(s);
 }
 
 impl Labels {
     /// Packs `pairs`, which must already be sorted by name.
     pub fn from_sorted<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Labels {
-        let mut buf = Vec::with_capacity(64);
+        let mut buf = String::with_capacity(64);
         for (n, v) in pairs {
             put_str(&mut buf, n);
             put_str(&mut buf, v);
         }
-        Labels { buf: buf.into_boxed_slice() }
+        Labels { buf: buf.into_boxed_str() }
     }
 
     /// Packs `pairs` after sorting them by name.
@@ -95,31 +97,31 @@ impl<A: AsRef<str>, B: AsRef<str>> FromIterator<(A, B)> for Labels {
 impl Labels {
     /// The packed bytes (a canonical encoding: equal labels, equal bytes).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf
+        self.buf.as_bytes()
     }
 }
 
 /// Iterator over packed label pairs.
 pub struct LabelIter<'a> {
-    rest: &'a [u8],
+    rest: &'a str,
 }
 
 impl<'a> LabelIter<'a> {
     fn next_str(&mut self) -> Option<&'a str> {
-        let mut n = 0usize;
-        let mut shift = 0;
+        let bytes = self.rest.as_bytes();
+        let (mut n, mut shift, mut i) = (0usize, 0, 0);
         loop {
-            let (&b, rest) = self.rest.split_first()?;
-            self.rest = rest;
-            n |= usize::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
+            let b = *bytes.get(i)?;
+            i += 1;
+            n |= usize::from(b & 0x3f) << shift;
+            if b & 0x40 == 0 {
                 break;
             }
-            shift += 7;
+            shift += 6;
         }
-        let (s, rest) = self.rest.split_at(n);
-        self.rest = rest;
-        Some(std::str::from_utf8(s).expect("INVARIANT: packed from &str"))
+        let s = &self.rest[i..i + n];
+        self.rest = &self.rest[i + n..];
+        Some(s)
     }
 }
 
