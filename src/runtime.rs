@@ -778,12 +778,12 @@ async fn expiry_loop(core: Rc<Core>) {
     }
 }
 
-/// Answers a connection over `--runtime.max-connections` with 503 and closes it.
+/// Answers a connection over `--runtime.max-connections` with 429 and closes it.
 async fn refuse_connection(mut stream: monoio::net::TcpStream) {
     use monoio::io::AsyncWriteRentExt;
     let mut out = Vec::new();
     crate::http::response::Response::error(
-        503,
+        429,
         "too many open connections (--runtime.max-connections); retry later",
     )
     .render(false, SystemTime::now(), &mut out);

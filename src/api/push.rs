@@ -62,7 +62,10 @@ async fn serve(
         body,
         core.shared.config.max_decompressed_bytes,
     )
-    .map_err(Error::Coding)?;
+    .map_err(|e| {
+        core.shared.metrics.refused(e.reason());
+        Error::Coding(e)
+    })?;
     let key = parse_push_path(job, job_base64, labels).map_err(Error::Grouping)?;
     if is_delete {
         // Go answers 202 once queued; ours has been applied when it answers.

@@ -19,6 +19,17 @@ pub enum Error {
     Corrupt(String),
 }
 
+impl Error {
+    /// Short label for the refused-requests self-metric.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::Unsupported(_) => "unsupported_encoding",
+            Error::TooLarge(_) => "decompressed_too_large",
+            Error::Corrupt(_) => "corrupt_encoding",
+        }
+    }
+}
+
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -134,6 +134,14 @@ fn hostile_suite_leaves_stored_groups_untouched() {
     assert_eq!(victim_lines(&s), before, "stored groups changed");
     let all = s.req("GET", "/metrics", "");
     assert_eq!(all.status, 200, "scrapes must keep working");
+    let own = all.text();
+    for reason in ["decompressed_too_large", "unsupported_encoding", "body_too_large", "bad_chunk"]
+    {
+        assert!(
+            own.contains(&format!("pushgate_refused_requests_total{{reason=\"{reason}\"}}")),
+            "{reason}"
+        );
+    }
 }
 
 #[test]
@@ -163,7 +171,7 @@ fn slowloris_gets_408_and_idle_connections_close() {
 }
 
 #[test]
-fn connection_limit_answers_503() {
+fn connection_limit_answers_429() {
     let s = Server::start(&["--runtime.max-connections=2", "--runtime.cores=1"]);
     let _a = TcpStream::connect(&s.addr).unwrap();
     let _b = TcpStream::connect(&s.addr).unwrap();
@@ -172,7 +180,7 @@ fn connection_limit_answers_503() {
     c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut out = String::new();
     let _ = c.read_to_string(&mut out);
-    assert!(out.starts_with("HTTP/1.1 503"), "{out}");
+    assert!(out.starts_with("HTTP/1.1 429"), "{out}");
     drop((_a, _b));
     assert!(s.wait_until(|s| s.req("GET", "/-/healthy", "").status == 200));
 }
