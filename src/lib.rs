@@ -10,8 +10,10 @@
 //! - [`expfmt`]: exposition-format parsers into one borrowed model.
 //! - [`store`]: per-core shards of groups, sanitisation, the store-wide
 //!   consistency index, routing of keys to shards.
-//! - [`render`]: merging shards into a scrape.
+//! - [`render`]: merging shards into a scrape (text and protobuf).
+//! - [`persist`]: snapshots, the write-ahead log, Go Pushgateway file import.
 //! - [`selfmetrics`], [`web`], [`log`], [`gofmt`], [`timefmt`].
+//! - `fuzzing` (hidden): the functions behind `fuzz/` targets and corpus replay.
 //!
 //! # Vocabulary
 //! *family*: metrics sharing a name, HELP and TYPE. *sample*: one exposition
