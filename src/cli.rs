@@ -107,6 +107,10 @@ pub struct Args {
     /// Most groups stored (0: unlimited); a push creating one more is answered 429.
     #[arg(long = "runtime.max-groups", default_value_t = 0)]
     max_groups: usize,
+    /// Answer scrapers that prefer OpenMetrics with OpenMetrics 1.0 (off: text
+    /// 0.0.4, as the Pushgateway answers them).
+    #[arg(long = "runtime.openmetrics-scrape")]
+    openmetrics_scrape: bool,
     /// Expire a group not pushed for this long (0: never, as the Pushgateway).
     /// A push can set its own with the header `X-Pushgate-TTL: <duration>`.
     #[arg(long = "runtime.group-ttl", default_value = "0")]
@@ -214,6 +218,7 @@ impl Args {
             ("runtime.max-series-per-push", self.max_series_per_push.to_string()),
             ("runtime.max-groups", self.max_groups.to_string()),
             ("runtime.group-ttl", format_duration(group_ttl)),
+            ("runtime.openmetrics-scrape", self.openmetrics_scrape.to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -241,6 +246,7 @@ impl Args {
             idle_timeout,
             max_pipelined: self.max_pipelined.max(1),
             group_ttl: (!group_ttl.is_zero()).then_some(group_ttl),
+            openmetrics_scrape: self.openmetrics_scrape,
             push_limits: crate::store::limits::PushLimits {
                 max_labels_per_series: self.max_labels_per_series,
                 max_label_name_bytes: self.max_label_name_bytes,

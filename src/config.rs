@@ -74,6 +74,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// Most pipelined requests answered before the answers are written out.
     pub max_pipelined: usize,
+    /// Serve OpenMetrics to scrapers that prefer it (`--runtime.openmetrics-scrape`).
+    pub openmetrics_scrape: bool,
     /// Default TTL of groups (`--runtime.group-ttl`; `None`: groups never expire).
     pub group_ttl: Option<Duration>,
     /// Per-push and store-size limits.
@@ -104,6 +106,7 @@ impl Default for Config {
             max_decompressed_bytes: 128 << 20,
             push_limits: crate::store::limits::PushLimits::default(),
             group_ttl: None,
+            openmetrics_scrape: false,
             http_limits: crate::http::request::Limits::default(),
             max_connections: 100_000,
             request_timeout: Duration::from_secs(60),

@@ -180,6 +180,62 @@ pub fn write_text(merged: &[Merged<'_>], out: &mut Vec<u8>) {
     }
 }
 
+/// Renders merged families as OpenMetrics 1.0 text (opt-in, see
+/// `--runtime.openmetrics-scrape`): counters as a `foo` family with
+/// `foo_total` samples, untyped as `unknown`, `# EOF` at the end. Series
+/// lines are the ones rendered at push time, re-rendered only for a counter
+/// pushed without the `_total` suffix OpenMetrics requires.
+pub fn write_openmetrics(merged: &[Merged<'_>], out: &mut Vec<u8>) {
+    use crate::expfmt::MetricType;
+    for m in merged {
+        let (family, rename) = match m.typ {
+            MetricType::Counter => match m.name.strip_suffix("_total") {
+                Some(base) => (base, false),
+                None => (m.name, true),
+            },
+            _ => (m.name, false),
+        };
+        let typ = match m.typ {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Summary => "summary",
+            MetricType::Histogram | MetricType::GaugeHistogram => "histogram",
+            MetricType::Untyped => "unknown",
+        };
+        out.extend_from_slice(b"# TYPE ");
+        out.extend_from_slice(family.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(typ.as_bytes());
+        out.push(b'\n');
+        if let Some(help) = m.help {
+            out.extend_from_slice(b"# HELP ");
+            out.extend_from_slice(family.as_bytes());
+            out.push(b' ');
+            // OpenMetrics escapes `"` in HELP as well.
+            for &b in help.as_bytes() {
+                match b {
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b'"' => out.extend_from_slice(b"\\\""),
+                    b => out.push(b),
+                }
+            }
+            out.push(b'\n');
+        }
+        if rename {
+            let total = format!("{}_total", m.name);
+            for (s, _) in m.series() {
+                crate::store::group::render_series(out, &total, s);
+            }
+        } else {
+            for (_, text) in m.series() {
+                out.extend_from_slice(text);
+            }
+        }
+    }
+    out.extend_from_slice(b"# EOF\n");
+}
+
 /// Renders `own` (the server's metrics) and `stored` families as text 0.0.4.
 ///
 /// # Errors
@@ -253,6 +309,22 @@ mod tests {
         assert!(text.starts_with(
             "# HELP process_open_fds Number of open file descriptors.\n# TYPE process_open_fds gauge\nprocess_open_fds 3\n"
         ));
+    }
+
+    #[test]
+    fn openmetrics_output_parses_back_to_the_same_families() {
+        let mut all = stored("a", "# HELP c_total Runs \"quoted\".\n# TYPE c_total counter\nc_total 3\n# TYPE g gauge\ng 1\nu 2\n");
+        all.extend(stored("b", "# TYPE n counter\nn 4\n"));
+        let mut out = Vec::new();
+        write_openmetrics(&merge(&[], &all, true).unwrap(), &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        assert!(text.contains("# TYPE c counter\n# HELP c Runs \\\"quoted\\\".\nc_total{instance=\"\",job=\"a\"} 3\n"), "{text}");
+        assert!(text.contains("# TYPE n counter\nn_total{instance=\"\",job=\"b\"} 4\n"), "{text}");
+        assert!(text.contains("# TYPE u unknown\n"), "{text}");
+        let parsed = crate::expfmt::openmetrics::parse(text.as_bytes()).unwrap();
+        let names: Vec<&str> = parsed.iter().map(|f| &*f.name).collect();
+        assert_eq!(names, ["c_total", "g", "n_total", "u"]);
     }
 
     #[test]

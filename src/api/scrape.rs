@@ -3,12 +3,14 @@
 //! Format by `Accept` (spec 4.4): delimited protobuf when preferred, text
 //! 0.0.4 otherwise. Gzip when `Accept-Encoding` allows it with q > 0.
 
-use crate::expfmt::format::{scrape_format, Format, PROTOBUF_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+use crate::expfmt::format::{
+    scrape_format, Format, OPENMETRICS_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, TEXT_CONTENT_TYPE,
+};
 use crate::http::coding::{accepts_gzip, gzip};
 use crate::http::request::Head;
 use crate::http::response::Response;
 use crate::http::Error;
-use crate::render::{merge, write_protobuf, write_text};
+use crate::render::{merge, write_openmetrics, write_protobuf, write_text};
 use crate::runtime::Core;
 
 /// Serves a scrape.
@@ -25,12 +27,15 @@ pub async fn handle(core: &Core, head: &Head) -> Response {
     // Sized from the rendered bytes so a large scrape never reallocates.
     let text_len: usize = stored.iter().map(|f| f.text().len()).sum();
     let mut body = Vec::with_capacity(text_len + stored.len() * 96 + 16 * 1024);
-    let content_type = match scrape_format(head.accept.as_deref()) {
-        // OpenMetrics is never negotiated for scrapes: the Go server answers
-        // text 0.0.4 to an OpenMetrics Accept, and so do we (drop-in).
-        Format::Text | Format::OpenMetrics => {
+    let openmetrics = core.shared.config.openmetrics_scrape;
+    let content_type = match scrape_format(head.accept.as_deref(), openmetrics) {
+        Format::Text => {
             write_text(&merged, &mut body);
             TEXT_CONTENT_TYPE
+        }
+        Format::OpenMetrics => {
+            write_openmetrics(&merged, &mut body);
+            OPENMETRICS_CONTENT_TYPE
         }
         Format::Protobuf => {
             write_protobuf(&merged, &mut body);

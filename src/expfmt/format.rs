@@ -74,8 +74,14 @@ pub fn push_format(content_type: Option<&str>) -> Format {
     }
 }
 
-/// The scrape format for an `Accept` header.
-pub fn scrape_format(accept: Option<&str>) -> Format {
+/// `Content-Type` of OpenMetrics answers.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The scrape format for an `Accept` header. OpenMetrics is only chosen
+/// when `openmetrics` is set (`--runtime.openmetrics-scrape`): the Go server
+/// answers text 0.0.4 to an OpenMetrics Accept, and a drop-in must too.
+pub fn scrape_format(accept: Option<&str>, openmetrics: bool) -> Format {
     let Some(accept) = accept else { return Format::Text };
     let mut ranges: Vec<MediaRange<'_>> = accept.split(',').filter_map(parse_media_range).collect();
     let specificity = |m: &MediaRange<'_>| match (m.typ, m.subtype) {
@@ -92,6 +98,13 @@ pub fn scrape_format(accept: Option<&str>) -> Format {
     for m in ranges.iter().filter(|m| m.q > 0.0) {
         if m.is_delimited_protobuf() {
             return Format::Protobuf;
+        }
+        if openmetrics
+            && m.typ.eq_ignore_ascii_case("application")
+            && m.subtype.eq_ignore_ascii_case("openmetrics-text")
+            && m.param("version").is_none_or(|v| v == "1.0.0")
+        {
+            return Format::OpenMetrics;
         }
         if m.typ.eq_ignore_ascii_case("text") && m.subtype.eq_ignore_ascii_case("plain") {
             return Format::Text;
@@ -126,18 +139,26 @@ mod tests {
 
     #[test]
     fn scrape_negotiation_matches_go() {
-        assert_eq!(scrape_format(Some(PB)), Format::Protobuf);
-        assert_eq!(scrape_format(Some(&format!("text/plain;q=0.5, {PB};q=0.9"))), Format::Protobuf);
-        assert_eq!(scrape_format(Some(&format!("text/plain, {PB}"))), Format::Text);
+        assert_eq!(scrape_format(Some(PB), false), Format::Protobuf);
         assert_eq!(
-            scrape_format(Some("application/openmetrics-text; version=1.0.0")),
+            scrape_format(Some(&format!("text/plain;q=0.5, {PB};q=0.9")), false),
+            Format::Protobuf
+        );
+        assert_eq!(scrape_format(Some(&format!("text/plain, {PB}")), false), Format::Text);
+        assert_eq!(
+            scrape_format(Some("application/openmetrics-text; version=1.0.0"), false),
             Format::Text
         );
-        assert_eq!(scrape_format(Some("*/*")), Format::Text);
-        assert_eq!(scrape_format(None), Format::Text);
+        assert_eq!(scrape_format(Some("*/*"), false), Format::Text);
+        assert_eq!(scrape_format(None, false), Format::Text);
         // Prometheus 2.x with native histograms: protobuf listed first.
         let prom = format!("{PB},application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1");
-        assert_eq!(scrape_format(Some(&prom)), Format::Protobuf);
-        assert_eq!(scrape_format(Some(&format!("{PB};q=0"))), Format::Text);
+        assert_eq!(scrape_format(Some(&prom), false), Format::Protobuf);
+        assert_eq!(scrape_format(Some(&format!("{PB};q=0")), false), Format::Text);
+        // Opt-in OpenMetrics, with Prometheus' default Accept header.
+        let om = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(scrape_format(Some(om), true), Format::OpenMetrics);
+        assert_eq!(scrape_format(Some(om), false), Format::Text);
+        assert_eq!(scrape_format(Some("text/plain"), true), Format::Text);
     }
 }

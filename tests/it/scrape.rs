@@ -91,3 +91,30 @@ fn repeated_listen_addresses_all_serve() {
         assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
     }
 }
+
+#[test]
+fn openmetrics_scrape_is_opt_in() {
+    let accept =
+        "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    let s = Server::start(&["--runtime.openmetrics-scrape"]);
+    s.req("PUT", "/metrics/job/om", "# TYPE jobs_total counter\njobs_total 3\n");
+    let r = s.req_with("GET", "/metrics", b"", &[("Accept", accept)]);
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    let text = r.text();
+    assert!(
+        text.contains("# TYPE jobs counter\njobs_total{instance=\"\",job=\"om\"} 3\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    // The whole answer, own metrics included, is valid OpenMetrics.
+    if let Err(e) = pushgate::expfmt::openmetrics::parse(text.as_bytes()) {
+        panic!("{e}\n{text}");
+    }
+    // Default: what the Pushgateway answers to the same Accept.
+    let s = Server::start(&[]);
+    let r = s.req_with("GET", "/metrics", b"", &[("Accept", accept)]);
+    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+}
