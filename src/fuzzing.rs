@@ -10,30 +10,14 @@ use crate::expfmt::{text, Family};
 use crate::grouping::path::{format_push_path, parse_push_path};
 use crate::grouping::GroupingKey;
 use crate::http::request::{frame, Limits, Progress};
-use crate::store::group::{push_escaped_help, render_series, StoredSeries};
+use crate::store::group::{push_family_header, render_series, StoredSeries};
 
 /// Renders parsed families back to text exposition (HELP, TYPE, samples).
 pub fn render_families(families: &[Family<'_>], out: &mut Vec<u8>) {
     for f in families {
-        if let Some(help) = &f.help {
-            out.extend_from_slice(b"# HELP ");
-            out.extend_from_slice(f.name.as_bytes());
-            out.push(b' ');
-            push_escaped_help(out, help);
-            out.push(b'\n');
-        }
-        out.extend_from_slice(b"# TYPE ");
-        out.extend_from_slice(f.name.as_bytes());
-        out.push(b' ');
-        out.extend_from_slice(f.typ.as_text().as_bytes());
-        out.push(b'\n');
+        push_family_header(out, &f.name, f.help.as_deref(), f.typ);
         for m in &f.metrics {
-            let s = StoredSeries {
-                labels: m.labels.iter().map(|l| (l.name.as_ref(), l.value.as_ref())).collect(),
-                value: m.value.clone(),
-                raw_value: None,
-            };
-            render_series(out, &f.name, &s);
+            render_series(out, &f.name, &StoredSeries::from_metric(m));
         }
     }
 }
@@ -111,15 +95,7 @@ pub fn proto_parse(data: &[u8]) {
     let Ok(families) = crate::expfmt::proto::parse(data) else { return };
     let mut out = Vec::new();
     for f in &families {
-        let series: Vec<StoredSeries> = f
-            .metrics
-            .iter()
-            .map(|m| StoredSeries {
-                labels: m.labels.iter().map(|l| (l.name.as_ref(), l.value.as_ref())).collect(),
-                value: m.value.clone(),
-                raw_value: m.raw_value.as_deref().map(Box::from),
-            })
-            .collect();
+        let series: Vec<StoredSeries> = f.metrics.iter().map(StoredSeries::from_metric).collect();
         let refs: Vec<&StoredSeries> = series.iter().collect();
         crate::render::proto::render_family(&f.name, f.help.as_deref(), f.typ, &refs, &mut out);
     }

@@ -152,15 +152,7 @@ fn import_gob(path: &Path, bytes: &[u8]) -> Vec<Group> {
             };
             for f in parsed {
                 // Stored labels are already sanitised by the Go server.
-                let series = f
-                    .metrics
-                    .into_iter()
-                    .map(|m| StoredSeries {
-                        labels: m.labels.iter().map(|l| (&*l.name, &*l.value)).collect(),
-                        value: m.value,
-                        raw_value: m.raw_value.as_deref().map(Box::from),
-                    })
-                    .collect();
+                let series = f.metrics.into_iter().map(|m| StoredSeries::from_metric(&m)).collect();
                 let name: Box<str> = f.name.as_ref().into();
                 let help = f.help.as_deref().map(Box::from);
                 let fam = StoredFamily::new(name.clone(), help, f.typ, series, gf.pushed_at);

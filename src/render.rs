@@ -11,7 +11,7 @@ pub mod proto;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::store::group::{push_escaped_help, StoredFamily, StoredSeries};
+use crate::store::group::{push_family_header, StoredFamily, StoredSeries};
 use crate::store::index::fingerprints;
 use crate::store::sanitize::duplicate_error;
 
@@ -152,18 +152,7 @@ fn validate_family(fams: &[(bool, &StoredFamily)]) -> Result<(), Error> {
 /// Renders merged families as text 0.0.4.
 pub fn write_text(merged: &[Merged<'_>], out: &mut Vec<u8>) {
     for m in merged {
-        if let Some(help) = m.help {
-            out.extend_from_slice(b"# HELP ");
-            out.extend_from_slice(m.name.as_bytes());
-            out.push(b' ');
-            push_escaped_help(out, help);
-            out.push(b'\n');
-        }
-        out.extend_from_slice(b"# TYPE ");
-        out.extend_from_slice(m.name.as_bytes());
-        out.push(b' ');
-        out.extend_from_slice(m.typ.as_text().as_bytes());
-        out.push(b'\n');
+        push_family_header(out, m.name, m.help, m.typ);
         if let [only] = m.parts.as_slice() {
             out.extend_from_slice(only.text());
             continue;

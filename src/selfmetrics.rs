@@ -166,15 +166,7 @@ impl SelfMetrics {
         parsed
             .into_iter()
             .map(|f| {
-                let series = f
-                    .metrics
-                    .into_iter()
-                    .map(|m| StoredSeries {
-                        labels: m.labels.into_iter().map(|l| (l.name, l.value)).collect(),
-                        value: m.value,
-                        raw_value: None,
-                    })
-                    .collect();
+                let series = f.metrics.into_iter().map(|m| StoredSeries::from_metric(&m)).collect();
                 let help = f.help.map(|h| h.into_owned().into());
                 Arc::new(StoredFamily::new(f.name.into_owned().into(), help, f.typ, series, now))
             })

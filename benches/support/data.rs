@@ -120,15 +120,7 @@ pub fn proto_body(text: &[u8]) -> Vec<u8> {
     let families = pushgate::expfmt::text::parse(text).expect("generated text parses");
     let mut out = Vec::with_capacity(text.len());
     for f in &families {
-        let series: Vec<StoredSeries> = f
-            .metrics
-            .iter()
-            .map(|m| StoredSeries {
-                labels: m.labels.iter().map(|l| (l.name.as_ref(), l.value.as_ref())).collect(),
-                value: m.value.clone(),
-                raw_value: None,
-            })
-            .collect();
+        let series: Vec<StoredSeries> = f.metrics.iter().map(StoredSeries::from_metric).collect();
         let refs: Vec<&StoredSeries> = series.iter().collect();
         pushgate::render::proto::render_family(&f.name, f.help.as_deref(), f.typ, &refs, &mut out);
     }

@@ -216,14 +216,7 @@ mod tests {
 
     /// Stored series as the store keeps a parsed family's metrics.
     fn stored(f: &Family<'_>) -> Vec<StoredSeries> {
-        f.metrics
-            .iter()
-            .map(|m| StoredSeries {
-                labels: m.labels.iter().map(|l| (l.name.as_ref(), l.value.as_ref())).collect(),
-                value: m.value.clone(),
-                raw_value: m.raw_value.clone().map(Box::from),
-            })
-            .collect()
+        f.metrics.iter().map(StoredSeries::from_metric).collect()
     }
 
     fn render(name: &str, help: Option<&str>, typ: MetricType, s: &[StoredSeries]) -> Vec<u8> {

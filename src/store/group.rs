@@ -148,6 +148,16 @@ pub struct StoredSeries {
 }
 
 impl StoredSeries {
+    /// A parsed series stored as it is (labels as pushed, sorted; no
+    /// grouping labels added): for data the server made itself or restores.
+    pub fn from_metric(m: &crate::expfmt::Metric<'_>) -> StoredSeries {
+        StoredSeries {
+            labels: m.labels.iter().map(|l| (&*l.name, &*l.value)).collect(),
+            value: m.value.clone(),
+            raw_value: m.raw_value.as_deref().map(Box::from),
+        }
+    }
+
     /// Go's `MetricSorter` order: fewer labels first, then label values
     /// position by position (labels are sorted by name).
     pub fn go_cmp(&self, other: &StoredSeries) -> Ordering {
@@ -301,6 +311,22 @@ pub fn push_escaped_label_value(out: &mut Vec<u8>, v: &str) {
             b => out.push(b),
         }
     }
+}
+
+/// Appends a family's `# HELP` (if any) and `# TYPE` lines in text format 0.0.4.
+pub fn push_family_header(out: &mut Vec<u8>, name: &str, help: Option<&str>, typ: MetricType) {
+    if let Some(help) = help {
+        out.extend_from_slice(b"# HELP ");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b' ');
+        push_escaped_help(out, help);
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"# TYPE ");
+    out.extend_from_slice(name.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(typ.as_text().as_bytes());
+    out.push(b'\n');
 }
 
 /// Appends HELP text escaped for the text format (`\\`, `\n`).
