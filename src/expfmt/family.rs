@@ -128,3 +128,41 @@ pub struct Family<'buf> {
     /// rather than the parser refusing it with a 400 before the store.
     pub problems: Vec<String>,
 }
+
+/// One line per family (`name Type help=…`), one per problem (`  ! …`) and
+/// one per metric (`  {labels} value @ts`): what the parsers' table tests
+/// compare.
+#[cfg(test)]
+pub(crate) fn describe(families: &[Family<'_>]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for f in families {
+        let _ = write!(out, "{} {:?}", f.name, f.typ);
+        if let Some(h) = &f.help {
+            let _ = write!(out, " help={h:?}");
+        }
+        out.push('\n');
+        for p in &f.problems {
+            let _ = writeln!(out, "  ! {p}");
+        }
+        for m in &f.metrics {
+            let labels: Vec<String> =
+                m.labels.iter().map(|l| format!("{}={:?}", l.name, l.value)).collect();
+            let _ = write!(out, "  {{{}}} ", labels.join(","));
+            let _ = match &m.value {
+                Value::Simple(v) => write!(out, "{v:?}"),
+                Value::Summary { count, sum, quantiles } => {
+                    write!(out, "sum={sum:?} count={count} q={quantiles:?}")
+                }
+                Value::Histogram { count, sum, buckets } => {
+                    write!(out, "sum={sum:?} count={count} b={buckets:?}")
+                }
+            };
+            if let Some(ts) = m.timestamp_ms {
+                let _ = write!(out, " @{ts}");
+            }
+            out.push('\n');
+        }
+    }
+    out
+}

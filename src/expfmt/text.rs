@@ -986,43 +986,11 @@ impl Hasher for FxHasher {
 
 #[cfg(test)]
 mod tests {
-    use std::fmt::Write as _;
 
     use proptest::prelude::*;
 
     use super::*;
-
-    /// One line per family (`name Type help=…`) and per metric
-    /// (`  {labels} value @ts`).
-    fn describe(families: &[Family<'_>]) -> String {
-        let mut out = String::new();
-        for f in families {
-            let _ = write!(out, "{} {:?}", f.name, f.typ);
-            if let Some(h) = &f.help {
-                let _ = write!(out, " help={h:?}");
-            }
-            out.push('\n');
-            for m in &f.metrics {
-                let labels: Vec<String> =
-                    m.labels.iter().map(|l| format!("{}={:?}", l.name, l.value)).collect();
-                let _ = write!(out, "  {{{}}} ", labels.join(","));
-                let _ = match &m.value {
-                    Value::Simple(v) => write!(out, "{v:?}"),
-                    Value::Summary { count, sum, quantiles } => {
-                        write!(out, "sum={sum:?} count={count} q={quantiles:?}")
-                    }
-                    Value::Histogram { count, sum, buckets } => {
-                        write!(out, "sum={sum:?} count={count} b={buckets:?}")
-                    }
-                };
-                if let Some(ts) = m.timestamp_ms {
-                    let _ = write!(out, " @{ts}");
-                }
-                out.push('\n');
-            }
-        }
-        out
-    }
+    use crate::expfmt::family::describe;
 
     fn outcome<'a>(r: &Result<Vec<Family<'a>>, Error>) -> String {
         match r {

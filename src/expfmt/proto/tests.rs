@@ -1,11 +1,10 @@
 //! Tests of the protobuf decoder: table-driven cases with messages built by
 //! hand, the real Go client's push, native histograms, and properties.
 
-use std::fmt::Write as _;
-
 use proptest::prelude::*;
 
 use super::*;
+use crate::expfmt::family::describe;
 
 // ---- building messages
 
@@ -126,40 +125,6 @@ pub(crate) fn native_histogram_body() -> Vec<u8> {
 }
 
 // ---- describing results
-
-/// One line per family (`name Type help=… problems`) and per metric.
-fn describe(families: &[Family<'_>]) -> String {
-    let mut out = String::new();
-    for f in families {
-        let _ = write!(out, "{} {:?}", f.name, f.typ);
-        if let Some(h) = &f.help {
-            let _ = write!(out, " help={h:?}");
-        }
-        out.push('\n');
-        for p in &f.problems {
-            let _ = writeln!(out, "  ! {p}");
-        }
-        for m in &f.metrics {
-            let labels: Vec<String> =
-                m.labels.iter().map(|l| format!("{}={:?}", l.name, l.value)).collect();
-            let _ = write!(out, "  {{{}}} ", labels.join(","));
-            let _ = match &m.value {
-                Value::Simple(v) => write!(out, "{v:?}"),
-                Value::Summary { count, sum, quantiles } => {
-                    write!(out, "sum={sum:?} count={count} q={quantiles:?}")
-                }
-                Value::Histogram { count, sum, buckets } => {
-                    write!(out, "sum={sum:?} count={count} b={buckets:?}")
-                }
-            };
-            if let Some(ts) = m.timestamp_ms {
-                let _ = write!(out, " @{ts}");
-            }
-            out.push('\n');
-        }
-    }
-    out
-}
 
 fn outcome(body: &[u8]) -> String {
     match parse(body) {
