@@ -16,6 +16,8 @@ command -v prometheus-pushgateway >/dev/null 2>&1 || need+=(prometheus-pushgatew
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ "${#need[@]}" -gt 0 ]; then
     step "installing ${need[*]} (reference Pushgateway, scale-out peers)"
     export DEBIAN_FRONTEND=noninteractive
@@ -70,6 +72,9 @@ trap - EXIT
 
 step "scale-out: three instances behind nginx, scraped by Prometheus"
 bash tests/scaleout.sh
+
+step "real clients: Go client_golang push/add/delete, Prometheus scrapes (text and native histograms)"
+PUSHGATE=target/release/pushgate bash tests/goclient.sh
 
 if [ "$CI_MODE" = 1 ]; then
     step "fuzz smoke run (nightly, bounded)"
