@@ -6,6 +6,7 @@
 //! this is sorting references and copying bytes. Collecting the families from
 //! the shards is the runtime's job; this module sees plain lists.
 
+pub mod openmetrics;
 pub mod proto;
 
 use std::collections::HashSet;
@@ -211,14 +212,22 @@ pub fn write_openmetrics(merged: &[Merged<'_>], out: &mut Vec<u8>) {
             }
             out.push(b'\n');
         }
-        if rename {
-            let total = format!("{}_total", m.name);
-            for (s, _) in m.series() {
-                crate::store::group::render_series(out, &total, s);
-            }
-        } else {
-            for (_, text) in m.series() {
-                out.extend_from_slice(text);
+        let total = if rename { format!("{}_total", m.name) } else { String::new() };
+        let mut renamed = Vec::new();
+        for (s, text) in m.series() {
+            let lines = if rename {
+                renamed.clear();
+                crate::store::group::render_series(&mut renamed, &total, s);
+                &renamed[..]
+            } else {
+                text
+            };
+            // Exemplars and created timestamps, kept from protobuf pushes.
+            match s.raw_value.as_deref().map(|raw| openmetrics::extras(m.typ, raw)) {
+                Some(extras) if !extras.is_empty() => {
+                    openmetrics::write_series(out, family, m.typ, lines, &extras)
+                }
+                _ => out.extend_from_slice(lines),
             }
         }
     }

@@ -45,7 +45,7 @@ use crate::grouping::path::is_valid_label_name;
 
 mod native;
 mod schema;
-mod wire;
+pub(crate) mod wire;
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -165,7 +165,50 @@ pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
 }
 
 /// Gzips `data` (fast level: scrapes are large and latency matters more).
+///
+/// Large bodies are cut into one piece per core and compressed in parallel;
+/// the gzip members are concatenated, which is one valid gzip stream
+/// (RFC 1952 2.2; Go's and every HTTP client's gzip readers read all members).
 pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    gzip_parallel(data, threads)
+}
+
+/// Bodies below this are compressed on the calling thread.
+const PARALLEL_GZIP_MIN: usize = 1 << 20;
+
+/// [`gzip`] with at most `threads` threads.
+pub fn gzip_parallel(data: &[u8], threads: usize) -> Vec<u8> {
+    let pieces = threads.clamp(1, 16).min(data.len() / (PARALLEL_GZIP_MIN / 2)).max(1);
+    if pieces == 1 || data.len() < PARALLEL_GZIP_MIN {
+        return gzip_member(data);
+    }
+    let size = data.len().div_ceil(pieces);
+    let members: Vec<Vec<u8>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = data
+            .chunks(size)
+            .skip(1)
+            .map(|chunk| scope.spawn(move || gzip_member(chunk)))
+            .collect();
+        // The calling thread compresses the first piece itself.
+        let mut members = vec![gzip_member(&data[..size.min(data.len())])];
+        for h in handles {
+            // A panicking compressor thread is a bug; compress here instead.
+            members.push(h.join().unwrap_or_else(|_| Vec::new()));
+        }
+        members
+    });
+    if members.iter().any(|m| m.is_empty()) {
+        return gzip_member(data);
+    }
+    let mut out = Vec::with_capacity(members.iter().map(Vec::len).sum());
+    for m in members {
+        out.extend_from_slice(&m);
+    }
+    out
+}
+
+fn gzip_member(data: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut enc = flate2::write::GzEncoder::new(
         Vec::with_capacity(data.len() / 4 + 64),
@@ -189,6 +232,24 @@ mod tests {
         let mut two = gz(b"a 1\n");
         two.extend(gz(b"b 2\n"));
         assert_eq!(&*decode_body(Some("GZIP"), &two, 1 << 20).unwrap(), b"a 1\nb 2\n");
+    }
+
+    #[test]
+    fn parallel_gzip_is_one_stream() {
+        let data: Vec<u8> = (0..3_000_000u32)
+            .flat_map(|i| format!("m{{i=\"{i}\"}} {i}\n").into_bytes())
+            .take(5 << 20)
+            .collect();
+        for threads in [1, 2, 3, 8] {
+            let g = gzip_parallel(&data, threads);
+            let members = g.windows(3).filter(|w| w == &[0x1f, 0x8b, 0x08]).count();
+            assert!(members >= threads.min(10), "{threads} threads: {members} members");
+            let mut back = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&g[..]), &mut back)
+                .unwrap();
+            assert!(back == data, "{threads} threads: round trip differs");
+        }
+        assert_eq!(gzip_parallel(b"", 4), gz(b""));
     }
 
     #[test]

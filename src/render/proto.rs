@@ -367,4 +367,138 @@ mod tests {
             out.len() as f64 / per.as_secs_f64() / 1e6
         );
     }
+
+    mod twin {
+        //! Property: a protobuf push and its text twin parse to the same model.
+        use super::super::*;
+        use crate::expfmt::{proto, text, Family};
+        use crate::store::group::{push_family_header, render_series, Labels};
+        use proptest::prelude::*;
+
+        #[derive(Clone, Debug)]
+        struct Gen {
+            name: String,
+            help: Option<String>,
+            typ: MetricType,
+            series: Vec<(Vec<(String, String)>, Value)>,
+        }
+
+        fn value(typ: MetricType) -> BoxedStrategy<Value> {
+            let float = prop_oneof![
+                (-1e6f64..1e6),
+                Just(0.0),
+                Just(f64::INFINITY),
+                Just(-1.5e-7),
+                Just(123456.789)
+            ];
+            match typ {
+                MetricType::Summary => (
+                    0u64..1 << 40,
+                    float.clone(),
+                    prop::collection::vec((0.0f64..1.0, float.clone()), 0..3),
+                )
+                    .prop_map(|(count, sum, quantiles)| Value::Summary { count, sum, quantiles })
+                    .boxed(),
+                MetricType::Histogram => (float.clone(), prop::collection::vec((0.001f64..100.0, 0u64..1000), 0..4))
+                    .prop_map(|(sum, mut raw)| {
+                        raw.sort_by(|a, b| a.0.total_cmp(&b.0));
+                        raw.dedup_by(|a, b| a.0 == b.0);
+                        let mut total = 0;
+                        let mut buckets: Vec<(f64, u64)> = raw
+                            .into_iter()
+                            .map(|(le, c)| {
+                                total += c;
+                                (le, total)
+                            })
+                            .collect();
+                        // Text always shows +Inf; give protobuf one too.
+                        buckets.push((f64::INFINITY, total));
+                        Value::Histogram { count: total, sum, buckets }
+                    })
+                    .boxed(),
+                _ => float.prop_map(Value::Simple).boxed(),
+            }
+        }
+
+        fn family() -> impl Strategy<Value = Gen> {
+            let typ = prop_oneof![
+                Just(MetricType::Counter),
+                Just(MetricType::Gauge),
+                Just(MetricType::Untyped),
+                Just(MetricType::Summary),
+                Just(MetricType::Histogram),
+            ];
+            (typ, "[a-z][a-z0-9_]{0,6}", prop::option::of("[ -~é\\\n]{0,12}")).prop_flat_map(|(typ, name, help)| {
+                let labels = prop::collection::btree_map("[a-k][a-z0-9_]{0,4}", "[ -~é\"\\\n]{0,6}", 0..4);
+                prop::collection::vec((labels, value(typ)), 1..4).prop_map(move |series| Gen {
+                    name: format!("m_{name}"),
+                    help: help.clone(),
+                    typ,
+                    series: series
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (mut l, v))| {
+                            // Distinct label sets within a family.
+                            l.insert("series".into(), i.to_string());
+                            (l.into_iter().collect(), v)
+                        })
+                        .collect(),
+                })
+            })
+        }
+
+        fn stored(g: &Gen) -> Vec<StoredSeries> {
+            g.series
+                .iter()
+                .map(|(l, v)| StoredSeries {
+                    labels: l.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect::<Labels>(),
+                    value: v.clone(),
+                    raw_value: None,
+                })
+                .collect()
+        }
+
+        /// Names, HELP, type, labels and values (Debug spelling, so NaN == NaN).
+        fn model(fams: &[Family<'_>]) -> Vec<String> {
+            fams.iter()
+                .map(|f| {
+                    let series: Vec<String> = f
+                        .metrics
+                        .iter()
+                        .map(|m| {
+                            let l: Vec<(String, String)> =
+                                m.labels.iter().map(|l| (l.name.to_string(), l.value.to_string())).collect();
+                            format!("{l:?} {:?}", m.value)
+                        })
+                        .collect();
+                    // An empty HELP is written `# HELP name ` in text, which
+                    // reads back as no HELP (as in Go); protobuf keeps "".
+                    let help = f.help.as_deref().filter(|h| !h.is_empty());
+                    format!("{} {help:?} {:?} {series:?}", f.name, f.typ)
+                })
+                .collect()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(400))]
+            #[test]
+            fn protobuf_and_text_twins_parse_alike(gens in prop::collection::btree_map("[a-z]{1,6}", family(), 1..4)) {
+                let gens: Vec<Gen> = gens.into_values().enumerate().map(|(i, mut g)| { g.name = format!("{}_{i}", g.name); g }).collect();
+                let mut body_text = Vec::new();
+                let mut body_proto = Vec::new();
+                for g in &gens {
+                    let s = stored(g);
+                    push_family_header(&mut body_text, &g.name, g.help.as_deref(), g.typ);
+                    for x in &s {
+                        render_series(&mut body_text, &g.name, x);
+                    }
+                    let refs: Vec<&StoredSeries> = s.iter().collect();
+                    render_family(&g.name, g.help.as_deref(), g.typ, &refs, &mut body_proto);
+                }
+                let t = text::parse(&body_text).map_err(|e| TestCaseError::fail(format!("{e}\n{}", String::from_utf8_lossy(&body_text))))?;
+                let p = proto::parse(&body_proto).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(model(&t), model(&p), "text body:\n{}", String::from_utf8_lossy(&body_text));
+            }
+        }
+    }
 }

@@ -229,3 +229,36 @@ fn push_limits_refuse_with_clear_messages_and_count_reasons() {
         );
     }
 }
+
+/// Peak resident memory of a process in KiB (`VmHWM`).
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn a_gigabyte_gzip_bomb_gets_413_and_memory_stays_bounded() {
+    // 16 gzip members of 64 MiB of zeros each: one 1 GiB-expanding stream
+    // of about 1 MiB on the wire.
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(&vec![0u8; 64 << 20]).unwrap();
+    let member = e.finish().unwrap();
+    let bomb: Vec<u8> = member.iter().copied().cycle().take(member.len() * 16).collect();
+    assert!(bomb.len() < 2 << 20, "bomb is {} bytes", bomb.len());
+    let s = Server::start(&["--runtime.max-decompressed-bytes=16777216"]);
+    assert_eq!(s.req("PUT", "/metrics/job/kept", "kept 1\n").status, 200);
+    let before = peak_rss_kib(s.pid());
+    for _ in 0..3 {
+        let r = s.req_with("PUT", "/metrics/job/bomb", &bomb, &[("Content-Encoding", "gzip")]);
+        assert_eq!(r.status, 413, "{}", r.text());
+        assert!(r.text().contains("decompressed request body exceeds"), "{}", r.text());
+    }
+    let grown = peak_rss_kib(s.pid()).saturating_sub(before);
+    // The body (1 MiB), the 16 MiB bound and allocator slack; never 1 GiB.
+    assert!(grown < 128 << 10, "peak RSS grew by {grown} KiB");
+    assert!(s.scrape().contains("kept{instance=\"\",job=\"kept\"} 1"));
+}

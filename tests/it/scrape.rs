@@ -118,3 +118,99 @@ fn openmetrics_scrape_is_opt_in() {
     let r = s.req_with("GET", "/metrics", b"", &[("Accept", accept)]);
     assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
 }
+
+/// Minimal protobuf writer for hand-built pushes.
+fn pb_field(out: &mut Vec<u8>, num: u64, wire: u64, payload: &[u8]) {
+    let mut v = num << 3 | wire;
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            break;
+        }
+        out.push(b | 0x80);
+    }
+    if wire == 2 {
+        let mut n = payload.len() as u64;
+        loop {
+            let b = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(b);
+                break;
+            }
+            out.push(b | 0x80);
+        }
+    }
+    out.extend_from_slice(payload);
+}
+
+fn pb_varint(v: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut v = v;
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return out;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+#[test]
+fn openmetrics_scrape_shows_pushed_exemplars_and_created_timestamps() {
+    // counter rpc_total 17, exemplar {trace_id="abc"} 1.5 @ 1520879607.789, created 1520430000.5
+    let mut ts = Vec::new();
+    pb_field(&mut ts, 1, 0, &pb_varint(1520879607));
+    pb_field(&mut ts, 2, 0, &pb_varint(789_000_000));
+    let mut pair = Vec::new();
+    pb_field(&mut pair, 1, 2, b"trace_id");
+    pb_field(&mut pair, 2, 2, b"abc");
+    let mut exemplar = Vec::new();
+    pb_field(&mut exemplar, 1, 2, &pair);
+    pb_field(&mut exemplar, 2, 1, &1.5f64.to_le_bytes());
+    pb_field(&mut exemplar, 3, 2, &ts);
+    let mut created = Vec::new();
+    pb_field(&mut created, 1, 0, &pb_varint(1520430000));
+    pb_field(&mut created, 2, 0, &pb_varint(500_000_000));
+    let mut counter = Vec::new();
+    pb_field(&mut counter, 1, 1, &17f64.to_le_bytes());
+    pb_field(&mut counter, 2, 2, &exemplar);
+    pb_field(&mut counter, 3, 2, &created);
+    let mut metric = Vec::new();
+    pb_field(&mut metric, 3, 2, &counter);
+    let mut family = Vec::new();
+    pb_field(&mut family, 1, 2, b"rpc_total");
+    pb_field(&mut family, 3, 0, &pb_varint(0));
+    pb_field(&mut family, 4, 2, &metric);
+    let mut body = pb_varint(family.len() as u64);
+    body.extend_from_slice(&family);
+    let s = Server::start(&["--runtime.openmetrics-scrape"]);
+    let ct = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+    let r = s.req_with("PUT", "/metrics/job/om", &body, &[("Content-Type", ct)]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = s.req_with(
+        "GET",
+        "/metrics",
+        b"",
+        &[("Accept", "application/openmetrics-text;version=1.0.0")],
+    );
+    let text = r.text();
+    assert!(
+        text.contains(
+            "rpc_total{instance=\"\",job=\"om\"} 17 # {trace_id=\"abc\"} 1.5 1.520879607789e+09\n\
+             rpc_created{instance=\"\",job=\"om\"} 1.5204300005e+09\n"
+        ),
+        "{text}"
+    );
+    if let Err(e) = pushgate::expfmt::openmetrics::parse(text.as_bytes()) {
+        panic!("{e}\n{text}");
+    }
+    // Text 0.0.4 has no place for either.
+    let plain = s.scrape();
+    assert!(plain.contains("rpc_total{instance=\"\",job=\"om\"} 17\n"), "{plain}");
+    assert!(!plain.contains("trace_id") && !plain.contains("rpc_created"), "{plain}");
+}
