@@ -13,6 +13,7 @@ pub mod scrape;
 pub mod status;
 pub mod wipe;
 
+use crate::access::{apply_headers, roles, Grant, Verdict};
 use crate::http::request::Head;
 use crate::http::response::Response;
 use crate::http::router::{clean_path, percent_decode, route, Resolution, Route};
@@ -33,8 +34,31 @@ pub fn envelope(data: &str) -> String {
     format!("{{\"status\":\"success\",\"data\":{data}}}")
 }
 
-/// Answers one request.
+/// Answers one request: access control first (with `--web.config.file`),
+/// then routing.
 pub async fn dispatch(core: &Core, head: &Head, body: &[u8]) -> Response {
+    let Some(access) = &core.shared.access else {
+        return route_and_handle(core, head, body, &Grant::everything()).await;
+    };
+    let (policy, verdict) = access.check(head).await;
+    let mut response = match verdict {
+        Verdict::Pass(grant) => route_and_handle(core, head, body, &grant).await,
+        Verdict::Refuse(r) => {
+            core.shared.metrics.refused(match r.status {
+                401 => "unauthorized",
+                429 => "rate_limited",
+                _ => "web_config_invalid",
+            });
+            r
+        }
+    };
+    if let Some(policy) = policy {
+        apply_headers(&policy, &mut response);
+    }
+    response
+}
+
+async fn route_and_handle(core: &Core, head: &Head, body: &[u8], grant: &Grant) -> Response {
     let raw_path = head.target.split('?').next().unwrap_or("");
     let Some(path) = percent_decode(raw_path.as_bytes()) else {
         return Error::BadTarget.response();
@@ -48,7 +72,16 @@ pub async fn dispatch(core: &Core, head: &Head, body: &[u8]) -> Response {
     let config = &core.shared.config;
     let method = head.method.as_str();
     match route(config, method, &path) {
-        Resolution::Handle(r) => handle(core, r, head, body).await,
+        Resolution::Handle(r) => match roles::required(&r) {
+            Some(role) if !grant.roles.has(role) => {
+                core.shared.metrics.refused("forbidden");
+                Response::error(
+                    403,
+                    &format!("Forbidden: this user lacks the {} role", role.name()),
+                )
+            }
+            _ => handle(core, r, head, body, grant).await,
+        },
         Resolution::Redirect(status, location) => {
             Response::empty(status).with_header("Location", location)
         }
@@ -60,7 +93,13 @@ pub async fn dispatch(core: &Core, head: &Head, body: &[u8]) -> Response {
     }
 }
 
-async fn handle(core: &Core, route: Route<'_>, head: &Head, body: &[u8]) -> Response {
+async fn handle(
+    core: &Core,
+    route: Route<'_>,
+    head: &Head,
+    body: &[u8],
+    grant: &Grant,
+) -> Response {
     let metrics = &core.shared.metrics;
     let counted = |handler: &'static str, r: Response| {
         metrics.count_request(r.status, handler, &head.method);
@@ -68,7 +107,7 @@ async fn handle(core: &Core, route: Route<'_>, head: &Head, body: &[u8]) -> Resp
     };
     match route {
         Route::Push { job, job_base64, labels } => {
-            push::handle(core, head, job, job_base64, labels, body).await
+            push::handle(core, head, job, job_base64, labels, body, grant).await
         }
         Route::Scrape => scrape::handle(core, head).await,
         Route::ApiStatus => counted("api/v1/status", status::handle(core)),
@@ -80,6 +119,7 @@ async fn handle(core: &Core, route: Route<'_>, head: &Head, body: &[u8]) -> Resp
         Route::Ready => counted("ready", health::handle()),
         Route::Quit => lifecycle::quit(core),
         Route::QuitGet => lifecycle::quit_get(),
-        Route::Ui => counted("status", crate::web::handle(core).await),
+        Route::Ui(page) => counted("status", crate::web::handle(core, page, head).await),
+        Route::Static(name) => counted("static", crate::web::assets::handle(name)),
     }
 }

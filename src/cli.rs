@@ -22,7 +22,7 @@ pub struct Args {
     /// Addresses on which to expose metrics and the web interface (repeatable).
     #[arg(long = "web.listen-address", default_value = ":9091", action = ArgAction::Append)]
     listen_address: Vec<String>,
-    /// Path to a web configuration file (TLS, basic auth). Not supported yet: refused.
+    /// Path to a web configuration file (TLS, basic auth, headers, rate limit, roles).
     #[arg(long = "web.config.file", default_value = "")]
     web_config_file: String,
     /// Path under which to expose metrics.
@@ -131,11 +131,6 @@ impl Args {
     /// # Errors
     /// A message naming the bad flag.
     pub fn into_config(self) -> Result<Config, String> {
-        if !self.web_config_file.is_empty() {
-            return Err("--web.config.file is not supported yet; refusing to start without the \
-                        TLS/authentication it asks for"
-                .to_owned());
-        }
         if self.systemd_socket {
             return Err("--web.systemd-socket is not supported".to_owned());
         }
@@ -225,6 +220,7 @@ impl Args {
         .collect();
         Ok(Config {
             listen_addresses: self.listen_address,
+            web_config_file: self.web_config_file,
             route_prefix,
             telemetry_path,
             external_path,
@@ -301,6 +297,9 @@ mod tests {
 
     #[test]
     fn unsupported_features_refuse_to_start() {
-        assert!(config(&["--web.config.file=/tmp/x"]).is_err());
+        assert_eq!(
+            config(&["--web.config.file=/tmp/x"]).map(|c| c.web_config_file),
+            Ok("/tmp/x".to_owned())
+        );
     }
 }

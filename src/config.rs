@@ -42,6 +42,8 @@ pub enum LogLevel {
 pub struct Config {
     /// Addresses to listen on (`--web.listen-address`, repeatable).
     pub listen_addresses: Vec<String>,
+    /// `--web.config.file` (empty: no TLS, no authentication).
+    pub web_config_file: String,
     /// Route prefix with a leading `/` and no trailing `/`, or empty.
     pub route_prefix: String,
     /// Scrape path under the prefix (already joined with it).
@@ -92,6 +94,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen_addresses: vec![":9091".to_owned()],
+            web_config_file: String::new(),
             route_prefix: String::new(),
             telemetry_path: "/metrics".to_owned(),
             external_path: String::new(),

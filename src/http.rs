@@ -9,5 +9,6 @@ pub mod error;
 pub mod request;
 pub mod response;
 pub mod router;
+pub mod stream;
 
 pub use error::Error;

@@ -12,6 +12,7 @@
 //!   consistency index, routing of keys to shards.
 //! - [`render`]: merging shards into a scrape (text and protobuf).
 //! - [`persist`]: snapshots, the write-ahead log, Go Pushgateway file import.
+//! - [`access`]: `--web.config.file` (TLS, basic auth, headers) and roles.
 //! - [`selfmetrics`], [`web`], [`log`], [`gofmt`], [`timefmt`].
 //! - `fuzzing` (hidden): the functions behind `fuzz/` targets and corpus replay.
 //!
@@ -29,6 +30,7 @@
 //! the consistency index and stores it. A scrape asks every core for its
 //! families (shared `Arc`s of bytes rendered at push time) and merges them.
 
+pub mod access;
 pub mod api;
 pub mod cli;
 pub mod config;

@@ -17,8 +17,10 @@ use std::time::{Duration, SystemTime};
 
 use monoio::net::{ListenerOpts, TcpListener};
 
+use crate::access::Access;
 use crate::config::{Config, PersistenceMode};
 use crate::grouping::GroupingKey;
+use crate::http::stream::Stream;
 use crate::log;
 use crate::persist::codec;
 use crate::persist::wal::{self, Wal};
@@ -80,6 +82,8 @@ pub struct Shared {
     pub wal_seq: AtomicU64,
     /// Open connections on all cores (`--runtime.max-connections`).
     pub open_connections: AtomicUsize,
+    /// Access control from `--web.config.file`, if given.
+    pub access: Option<Arc<Access>>,
 }
 
 /// One core's context: its shard, the mesh to all shards, shared state.
@@ -464,6 +468,20 @@ struct CoreStart {
 /// [`Error`] if an address cannot be resolved or bound.
 pub fn run(config: Config, shutdown: Shutdown) -> Result<(), Error> {
     let n = config.cores.max(1);
+    let access = if config.web_config_file.is_empty() {
+        None
+    } else {
+        let access = Access::open(Path::new(&config.web_config_file)).map_err(|detail| Error {
+            op: "while reading --web.config.file",
+            detail,
+            source: std::io::Error::from(std::io::ErrorKind::InvalidData),
+        })?;
+        log::info(
+            "TLS and authentication from web config file",
+            &[("file", &config.web_config_file), ("tls", &access.tls())],
+        );
+        Some(Arc::new(access))
+    };
     let mut wanted = Vec::new();
     for a in &config.listen_addresses {
         wanted.extend(resolve(a)?);
@@ -512,6 +530,7 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), Error> {
         shutdown: shutdown.clone(),
         wal_seq: AtomicU64::new(next_seq),
         open_connections: AtomicUsize::new(0),
+        access,
     });
     let (mesh, inboxes) = Mesh::new(n);
     let draining = Arc::new(AtomicUsize::new(n));
@@ -802,9 +821,31 @@ async fn accept_loop(listener: TcpListener, core: Rc<Core>) {
                     if open.fetch_add(1, Ordering::Relaxed) >= core.shared.config.max_connections {
                         open.fetch_sub(1, Ordering::Relaxed);
                         core.shared.metrics.refused("too_many_connections");
-                        monoio::spawn(refuse_connection(stream));
+                        if core.shared.access.as_ref().is_some_and(|a| a.tls()) {
+                            drop(stream); // no TLS session to answer in yet
+                        } else {
+                            monoio::spawn(refuse_connection(stream));
+                        }
                         continue;
                     }
+                    let stream = match &core.shared.access {
+                        Some(a) if a.tls() => match a.tls_config() {
+                            Ok(config) => match rustls::ServerConnection::new(config) {
+                                Ok(conn) => Stream::tls(stream, conn),
+                                Err(e) => {
+                                    log::error("TLS session could not start", &[("err", &e)]);
+                                    core.shared.open_connections.fetch_sub(1, Ordering::Relaxed);
+                                    continue;
+                                }
+                            },
+                            Err(e) => {
+                                log::error("TLS configuration is unusable; connection closed", &[("err", &e)]);
+                                core.shared.open_connections.fetch_sub(1, Ordering::Relaxed);
+                                continue;
+                            }
+                        },
+                        _ => Stream::Plain(stream),
+                    };
                     monoio::spawn(async move {
                         core.connections.set(core.connections.get() + 1);
                         crate::http::conn::serve(stream, &core).await;

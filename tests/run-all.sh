@@ -70,6 +70,9 @@ kill "$PG_PID"
 wait "$PG_PID" || true
 trap - EXIT
 
+step "web UI in headless Chromium"
+bash tests/browser.sh
+
 step "scale-out: three instances behind nginx, scraped by Prometheus"
 bash tests/scaleout.sh
 

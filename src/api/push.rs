@@ -5,6 +5,7 @@
 
 use std::time::{Instant, SystemTime};
 
+use crate::access::Grant;
 use crate::config::parse_duration;
 use crate::expfmt::format::{push_format, Format};
 use crate::expfmt::{openmetrics, proto, text};
@@ -25,10 +26,11 @@ pub async fn handle(
     job_base64: bool,
     labels: &[u8],
     body: &[u8],
+    grant: &Grant,
 ) -> Response {
     let started = Instant::now();
     let is_delete = head.method == "DELETE";
-    let response = match serve(core, head, job, job_base64, labels, body, is_delete).await {
+    let response = match serve(core, head, job, job_base64, labels, body, grant).await {
         Ok(r) => r,
         Err(e) => {
             if e.is_client() {
@@ -53,8 +55,9 @@ async fn serve(
     job_base64: bool,
     labels: &[u8],
     body: &[u8],
-    is_delete: bool,
+    grant: &Grant,
 ) -> Result<Response, Error> {
+    let is_delete = head.method == "DELETE";
     // The Go server decodes the body before its handlers run, so a bad
     // encoding wins over a bad path (spec 1.9), even for DELETE.
     let body = decode_body(
@@ -67,6 +70,12 @@ async fn serve(
         Error::Coding(e)
     })?;
     let key = parse_push_path(job, job_base64, labels).map_err(Error::Grouping)?;
+    if !grant.may_write(&key) {
+        core.shared.metrics.refused("forbidden");
+        let pairs: Vec<String> = key.labels().iter().map(|(n, v)| format!("{n}={v:?}")).collect();
+        let shown = format!("{{{}}}", pairs.join(","));
+        return Err(Error::OutOfScope(shown));
+    }
     if is_delete {
         // Go answers 202 once queued; ours has been applied when it answers.
         core.delete(key).await.ok_or(Error::Unavailable)?;

@@ -6,20 +6,30 @@ use crate::http::response::Response;
 use crate::runtime::Core;
 use crate::timefmt::rfc3339_nano;
 
-/// Build information keys the Go server reports, with our values.
+/// Build information keys the Go server reports, with our values, sorted by
+/// key. Shared with the web UI's Status tab.
+///
+/// The revision is the `PUSHGATE_REVISION` environment variable at build
+/// time (e.g. `PUSHGATE_REVISION=$(git rev-parse HEAD) cargo build`), empty
+/// when unset.
+pub const BUILD_INFORMATION: [(&str, &str); 6] = [
+    ("branch", ""),
+    ("buildDate", ""),
+    ("buildUser", ""),
+    ("goVersion", "none (pushgate is written in Rust)"),
+    (
+        "revision",
+        match option_env!("PUSHGATE_REVISION") {
+            Some(r) => r,
+            None => "",
+        },
+    ),
+    ("version", env!("CARGO_PKG_VERSION")),
+];
+
 fn build_information() -> String {
     let mut out = String::new();
-    push_sorted_object(
-        &mut out,
-        [
-            ("branch", string("")),
-            ("buildDate", string("")),
-            ("buildUser", string("")),
-            ("goVersion", string("none (pushgate is written in Rust)")),
-            ("revision", string("")),
-            ("version", string(env!("CARGO_PKG_VERSION"))),
-        ],
-    );
+    push_sorted_object(&mut out, BUILD_INFORMATION.iter().map(|(k, v)| (*k, string(v))));
     out
 }
 

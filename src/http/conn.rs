@@ -10,13 +10,10 @@
 
 use std::time::{Instant, SystemTime};
 
-use monoio::buf::IoBufMut;
-use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
-use monoio::net::TcpStream;
-
 use crate::api;
 use crate::http::request::{frame, Progress};
 use crate::http::response::Response;
+use crate::http::stream::Stream;
 use crate::http::Error;
 use crate::log;
 use crate::runtime::Core;
@@ -27,7 +24,12 @@ const MAX_BUFFERED_OUT: usize = 1 << 20;
 
 /// Serves one connection until the client closes it, an error or timeout
 /// ends it, or the server shuts down.
-pub async fn serve(mut stream: TcpStream, core: &Core) {
+pub async fn serve(mut stream: Stream, core: &Core) {
+    serve_requests(&mut stream, core).await;
+    stream.close().await;
+}
+
+async fn serve_requests(stream: &mut Stream, core: &Core) {
     let shutdown = core.shared.shutdown.clone();
     let config = &core.shared.config;
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
@@ -101,11 +103,9 @@ pub async fn serve(mut stream: TcpStream, core: &Core) {
         if buf.capacity() - buf.len() < READ_CHUNK / 2 {
             buf.reserve(READ_CHUNK);
         }
-        let len = buf.len();
-        let cap = buf.capacity();
         monoio::select! {
-            read = monoio::time::timeout(remaining, stream.read(buf.slice_mut(len..cap))) => {
-                let Ok((res, slice)) = read else {
+            read = monoio::time::timeout(remaining, stream.read(std::mem::take(&mut buf))) => {
+                let Ok((res, read_into)) = read else {
                     if request_started.is_some() {
                         core.shared.metrics.refused("request_timeout");
                         let mut out = Vec::new();
@@ -115,7 +115,7 @@ pub async fn serve(mut stream: TcpStream, core: &Core) {
                     }
                     return;
                 };
-                buf = slice.into_inner();
+                buf = read_into;
                 match res {
                     Ok(0) | Err(_) => return,
                     Ok(_) => {

@@ -37,6 +37,8 @@ pub enum Error {
     Rejected(Rejection),
     /// The scrape found an inconsistent store (unchecked mode only, spec 2.6).
     Scrape(render::Error),
+    /// The user's `pushgate_authorization` scope does not cover this group.
+    OutOfScope(String),
     /// A shard stopped answering (only during shutdown).
     Unavailable,
 }
@@ -95,6 +97,10 @@ impl Error {
             Error::Scrape(e) => Response::error(
                 500,
                 &format!("An error has occurred while serving metrics:\n\n{e}"),
+            ),
+            Error::OutOfScope(key) => Response::error(
+                403,
+                &format!("Forbidden: this user may not push to or delete the group {key} (see its jobs/grouping_key in pushgate_authorization)"),
             ),
             Error::Unavailable => Response::error(503, "server is shutting down"),
         }

@@ -107,6 +107,8 @@ pub struct Head {
     pub accept_encoding: Option<String>,
     /// `X-Pushgate-TTL`: the pusher's TTL for its group (Go duration).
     pub ttl: Option<String>,
+    /// Authorization (basic auth with `--web.config.file`).
+    pub authorization: Option<String>,
     /// Whether the client sent `Expect: 100-continue`.
     pub expect_continue: bool,
     /// Whether the connection should stay open after this request.
@@ -179,6 +181,8 @@ pub fn parse_head(buf: &[u8], limits: Limits) -> Result<Status<(Head, usize, Bod
             head.accept_encoding = Some(value.to_owned());
         } else if name.eq_ignore_ascii_case("x-pushgate-ttl") {
             head.ttl = Some(value.to_owned());
+        } else if name.eq_ignore_ascii_case("authorization") {
+            head.authorization = Some(value.to_owned());
         } else if name.eq_ignore_ascii_case("expect") {
             head.expect_continue = value.eq_ignore_ascii_case("100-continue");
         } else if name.eq_ignore_ascii_case("connection") {

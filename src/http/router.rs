@@ -39,7 +39,19 @@ pub enum Route<'p> {
     /// GET `/-/quit` (never prefixed): the Go server's 405 stub.
     QuitGet,
     /// GET `/` or `/status`: the web UI.
-    Ui,
+    Ui(UiPage),
+    /// GET `/static/<name>`: an embedded UI asset (the name is looked up in a
+    /// fixed table, never on disk).
+    Static(&'p [u8]),
+}
+
+/// Which tab of the web UI a GET asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UiPage {
+    /// `/`: the groups.
+    Metrics,
+    /// `/status`: build information, start time, flags.
+    Status,
 }
 
 /// What the router decided.
@@ -107,9 +119,20 @@ pub fn route<'p>(config: &Config, method: &str, path: &'p [u8]) -> Resolution<'p
         (b"/-/ready", &["GET"], Route::Ready, GET_ALLOW),
         (b"/api/v1/status", &["GET"], Route::ApiStatus, GET_ALLOW),
         (b"/api/v1/metrics", &["GET"], Route::ApiMetrics, GET_ALLOW),
-        (b"/", &["GET"], Route::Ui, GET_ALLOW),
-        (b"/status", &["GET"], Route::Ui, GET_ALLOW),
+        (b"/", &["GET"], Route::Ui(UiPage::Metrics), GET_ALLOW),
+        (b"/status", &["GET"], Route::Ui(UiPage::Status), GET_ALLOW),
     ];
+    if let Some(name) = rest.strip_prefix(b"/static/") {
+        return match method {
+            "GET" => Resolution::Handle(Route::Static(name)),
+            "OPTIONS" => Resolution::Options(GET_ALLOW),
+            _ => Resolution::MethodNotAllowed(GET_ALLOW),
+        };
+    }
+    if rest == b"/static" && method == "GET" {
+        // httprouter: GET /static → /static/ (spec 1.1).
+        return redirect(method, format!("{}/static/", config.route_prefix));
+    }
     if rest.starts_with(b"/api/v1/") && method == "OPTIONS" {
         return Resolution::Handle(Route::ApiOptions);
     }
@@ -259,6 +282,26 @@ mod tests {
         );
         let no_admin = Config::default();
         assert_eq!(route(&no_admin, "PUT", b"/api/v1/admin/wipe"), Resolution::NotFound);
+    }
+
+    #[test]
+    fn ui_tabs_and_static_assets() {
+        let c = cfg();
+        assert_eq!(route(&c, "GET", b"/"), Resolution::Handle(Route::Ui(UiPage::Metrics)));
+        assert_eq!(route(&c, "GET", b"/status"), Resolution::Handle(Route::Ui(UiPage::Status)));
+        assert_eq!(
+            route(&c, "GET", b"/static/pushgate.js"),
+            Resolution::Handle(Route::Static(b"pushgate.js"))
+        );
+        assert_eq!(route(&c, "GET", b"/static/"), Resolution::Handle(Route::Static(b"")));
+        assert_eq!(route(&c, "GET", b"/static"), Resolution::Redirect(301, "/static/".into()));
+        assert_eq!(route(&c, "PUT", b"/static/x"), Resolution::MethodNotAllowed(GET_ALLOW));
+        let p = Config { route_prefix: "/pg".into(), ..Config::default() };
+        assert_eq!(route(&p, "GET", b"/static/pushgate.js"), Resolution::NotFound);
+        assert_eq!(
+            route(&p, "GET", b"/pg/static/pushgate.css"),
+            Resolution::Handle(Route::Static(b"pushgate.css"))
+        );
     }
 
     #[test]

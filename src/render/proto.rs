@@ -399,23 +399,25 @@ mod tests {
                 )
                     .prop_map(|(count, sum, quantiles)| Value::Summary { count, sum, quantiles })
                     .boxed(),
-                MetricType::Histogram => (float.clone(), prop::collection::vec((0.001f64..100.0, 0u64..1000), 0..4))
-                    .prop_map(|(sum, mut raw)| {
-                        raw.sort_by(|a, b| a.0.total_cmp(&b.0));
-                        raw.dedup_by(|a, b| a.0 == b.0);
-                        let mut total = 0;
-                        let mut buckets: Vec<(f64, u64)> = raw
-                            .into_iter()
-                            .map(|(le, c)| {
-                                total += c;
-                                (le, total)
-                            })
-                            .collect();
-                        // Text always shows +Inf; give protobuf one too.
-                        buckets.push((f64::INFINITY, total));
-                        Value::Histogram { count: total, sum, buckets }
-                    })
-                    .boxed(),
+                MetricType::Histogram => {
+                    (float.clone(), prop::collection::vec((0.001f64..100.0, 0u64..1000), 0..4))
+                        .prop_map(|(sum, mut raw)| {
+                            raw.sort_by(|a, b| a.0.total_cmp(&b.0));
+                            raw.dedup_by(|a, b| a.0 == b.0);
+                            let mut total = 0;
+                            let mut buckets: Vec<(f64, u64)> = raw
+                                .into_iter()
+                                .map(|(le, c)| {
+                                    total += c;
+                                    (le, total)
+                                })
+                                .collect();
+                            // Text always shows +Inf; give protobuf one too.
+                            buckets.push((f64::INFINITY, total));
+                            Value::Histogram { count: total, sum, buckets }
+                        })
+                        .boxed()
+                }
                 _ => float.prop_map(Value::Simple).boxed(),
             }
         }
@@ -428,23 +430,28 @@ mod tests {
                 Just(MetricType::Summary),
                 Just(MetricType::Histogram),
             ];
-            (typ, "[a-z][a-z0-9_]{0,6}", prop::option::of("[ -~é\\\n]{0,12}")).prop_flat_map(|(typ, name, help)| {
-                let labels = prop::collection::btree_map("[a-k][a-z0-9_]{0,4}", "[ -~é\"\\\n]{0,6}", 0..4);
-                prop::collection::vec((labels, value(typ)), 1..4).prop_map(move |series| Gen {
-                    name: format!("m_{name}"),
-                    help: help.clone(),
-                    typ,
-                    series: series
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, (mut l, v))| {
-                            // Distinct label sets within a family.
-                            l.insert("series".into(), i.to_string());
-                            (l.into_iter().collect(), v)
-                        })
-                        .collect(),
+            (typ, "[a-z][a-z0-9_]{0,6}", prop::option::of("([!-~é\\\n][ -~é\\\n]{0,11})?"))
+                .prop_flat_map(|(typ, name, help)| {
+                    let labels = prop::collection::btree_map(
+                        "[a-k][a-z0-9_]{0,4}",
+                        "[ -~é\"\\\n]{0,6}",
+                        0..4,
+                    );
+                    prop::collection::vec((labels, value(typ)), 1..4).prop_map(move |series| Gen {
+                        name: format!("m_{name}"),
+                        help: help.clone(),
+                        typ,
+                        series: series
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, (mut l, v))| {
+                                // Distinct label sets within a family.
+                                l.insert("series".into(), i.to_string());
+                                (l.into_iter().collect(), v)
+                            })
+                            .collect(),
+                    })
                 })
-            })
         }
 
         fn stored(g: &Gen) -> Vec<StoredSeries> {
@@ -466,8 +473,11 @@ mod tests {
                         .metrics
                         .iter()
                         .map(|m| {
-                            let l: Vec<(String, String)> =
-                                m.labels.iter().map(|l| (l.name.to_string(), l.value.to_string())).collect();
+                            let l: Vec<(String, String)> = m
+                                .labels
+                                .iter()
+                                .map(|l| (l.name.to_string(), l.value.to_string()))
+                                .collect();
                             format!("{l:?} {:?}", m.value)
                         })
                         .collect();

@@ -2,6 +2,7 @@
 //! port and talks HTTP to it.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed unwrap is a failed test
 
+mod access;
 mod api;
 mod fleet;
 mod framing;
@@ -10,3 +11,4 @@ mod persist;
 mod push;
 mod scrape;
 mod util;
+mod web;
