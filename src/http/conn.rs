@@ -21,6 +21,8 @@ use crate::runtime::Core;
 const READ_CHUNK: usize = 16 * 1024;
 /// Answers are written out once this much is buffered, even mid-pipeline.
 const MAX_BUFFERED_OUT: usize = 1 << 20;
+/// Bodies at least this large are written from their own buffer.
+const WRITE_BODY_DIRECTLY: usize = 64 * 1024;
 
 /// Serves one connection until the client closes it, an error or timeout
 /// ends it, or the server shuts down.
@@ -64,15 +66,26 @@ async fn serve_requests(stream: &mut Stream, core: &Core) {
             let keep_alive = framed.head.keep_alive && !shutdown.is_triggered();
             let response: Response = api::dispatch(core, &framed.head, &framed.body).await;
             let head_only = framed.head.method == "HEAD";
-            let start = out.len();
-            response.render(keep_alive, SystemTime::now(), &mut out);
-            if head_only {
-                out.truncate(start + (out.len() - start - response.body.len()));
-            }
+            response.render_head(keep_alive, SystemTime::now(), &mut out);
             let consumed = framed.consumed;
             drop(framed);
             buf.drain(..consumed);
             request_started = None;
+            if !head_only {
+                if response.body.len() >= WRITE_BODY_DIRECTLY {
+                    // A large body (a scrape) is written from its own buffer
+                    // after what is queued, not copied into `out`.
+                    let (res, written) = stream.write_all(out).await;
+                    out = written;
+                    out.clear();
+                    let (body_res, _) = stream.write_all(response.body).await;
+                    if res.is_err() || body_res.is_err() {
+                        return;
+                    }
+                } else {
+                    out.extend_from_slice(&response.body);
+                }
+            }
             if !keep_alive {
                 close = true;
                 break;

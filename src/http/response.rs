@@ -59,6 +59,12 @@ impl Response {
 
     /// Appends the serialised response to `out`.
     pub fn render(&self, keep_alive: bool, date: SystemTime, out: &mut Vec<u8>) {
+        self.render_head(keep_alive, date, out);
+        out.extend_from_slice(&self.body);
+    }
+
+    /// Appends the status line and headers (ending with the blank line) to `out`.
+    pub fn render_head(&self, keep_alive: bool, date: SystemTime, out: &mut Vec<u8>) {
         use std::io::Write as _;
         out.extend_from_slice(b"HTTP/1.1 ");
         let _ = write!(out, "{}", self.status);
@@ -78,7 +84,6 @@ impl Response {
             out.extend_from_slice(b"\r\nConnection: close");
         }
         out.extend_from_slice(b"\r\n\r\n");
-        out.extend_from_slice(&self.body);
     }
 }
 
