@@ -62,9 +62,11 @@ pub struct Args {
     disable_consistency_check: bool,
     #[arg(long = "no-push.disable-consistency-check", hide = true)]
     no_disable_check: bool,
-    /// Allow UTF-8 characters in metric and label names (not supported yet: refused).
-    #[arg(long = "push.enable-utf8-names")]
+    /// Allow UTF-8 characters in metric and label names.
+    #[arg(long = "push.enable-utf8-names", overrides_with = "no_enable_utf8_names")]
     enable_utf8_names: bool,
+    #[arg(long = "no-push.enable-utf8-names", hide = true)]
+    no_enable_utf8_names: bool,
     /// Only log messages with the given severity or above: debug, info, warn, error.
     #[arg(long = "log.level", default_value = "info")]
     log_level: String,
@@ -133,9 +135,6 @@ impl Args {
     pub fn into_config(self) -> Result<Config, String> {
         if self.systemd_socket {
             return Err("--web.systemd-socket is not supported".to_owned());
-        }
-        if self.enable_utf8_names {
-            return Err("--push.enable-utf8-names is not supported yet".to_owned());
         }
         let log_level = match self.log_level.as_str() {
             "debug" => LogLevel::Debug,
@@ -227,6 +226,11 @@ impl Args {
             enable_lifecycle: self.enable_lifecycle,
             enable_admin_api: self.enable_admin_api,
             disable_consistency_check: self.disable_consistency_check,
+            name_validation: if self.enable_utf8_names {
+                crate::expfmt::escape::NameValidation::Utf8
+            } else {
+                crate::expfmt::escape::NameValidation::Legacy
+            },
             persistence_file: self.persistence_file,
             persistence_interval,
             persistence_mode,
@@ -293,6 +297,17 @@ mod tests {
     fn booleans_accept_no_prefix() {
         let c = config(&["--web.enable-admin-api", "--no-web.enable-admin-api"]).unwrap();
         assert!(!c.enable_admin_api);
+    }
+
+    #[test]
+    fn utf8_names_flag() {
+        use crate::expfmt::escape::NameValidation;
+        let c = config(&["--push.enable-utf8-names"]).unwrap();
+        assert_eq!(c.name_validation, NameValidation::Utf8);
+        assert_eq!(c.flags["push.enable-utf8-names"], "true");
+        let c = config(&["--push.enable-utf8-names", "--no-push.enable-utf8-names"]).unwrap();
+        assert_eq!(c.name_validation, NameValidation::Legacy);
+        assert_eq!(config(&[]).unwrap().flags["push.enable-utf8-names"], "false");
     }
 
     #[test]

@@ -56,6 +56,9 @@ pub struct Config {
     pub enable_admin_api: bool,
     /// `--push.disable-consistency-check`.
     pub disable_consistency_check: bool,
+    /// How pushed names are validated: UTF-8 with `--push.enable-utf8-names`
+    /// (spec 3.6), legacy otherwise.
+    pub name_validation: crate::expfmt::escape::NameValidation,
     /// `--persistence.file` (empty: memory only).
     pub persistence_file: String,
     /// `--persistence.interval`.
@@ -101,6 +104,7 @@ impl Default for Config {
             enable_lifecycle: false,
             enable_admin_api: false,
             disable_consistency_check: false,
+            name_validation: crate::expfmt::escape::NameValidation::Legacy,
             persistence_file: String::new(),
             persistence_interval: Duration::from_secs(300),
             persistence_mode: PersistenceMode::Snapshot,

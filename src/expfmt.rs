@@ -4,6 +4,7 @@
 //! whole, already de-framed body; running out of bytes is a real error there.
 //! Rendering of stored data lives in `store` and `render`, not here.
 
+pub mod escape;
 pub mod family;
 pub mod format;
 pub mod openmetrics;

@@ -6,25 +6,34 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::expfmt::escape::{Escaping, NameValidation};
 use crate::expfmt::{text, Family};
-use crate::grouping::path::{format_push_path, parse_push_path};
+use crate::grouping::path::{format_push_path_with, parse_push_path_with};
 use crate::grouping::GroupingKey;
 use crate::http::request::{frame, Limits, Progress};
-use crate::store::group::{push_family_header, render_series, StoredSeries};
+use crate::store::group::{push_family_header_as, render_series_as, StoredSeries};
 
-/// Renders parsed families back to text exposition (HELP, TYPE, samples).
+/// Renders parsed families back to text exposition (HELP, TYPE, samples);
+/// names that are not legacy are quoted (`allow-utf-8`).
 pub fn render_families(families: &[Family<'_>], out: &mut Vec<u8>) {
+    let utf8 = Escaping::AllowUtf8;
     for f in families {
-        push_family_header(out, &f.name, f.help.as_deref(), f.typ);
+        push_family_header_as(out, &f.name, f.help.as_deref(), f.typ, utf8);
         for m in &f.metrics {
-            render_series(out, &f.name, &StoredSeries::from_metric(m));
+            render_series_as(out, &f.name, &StoredSeries::from_metric(m), utf8);
         }
     }
 }
 
-/// Text parser: never panics, and parse → render → parse → render is a fixpoint.
+/// Text parser: never panics, and parse → render → parse → render is a
+/// fixpoint, with legacy and with UTF-8 (quoted) names.
 pub fn text_parse(data: &[u8]) {
-    let Ok(families) = text::parse(data) else { return };
+    text_fixpoint(data, NameValidation::Legacy);
+    text_fixpoint(data, NameValidation::Utf8);
+}
+
+fn text_fixpoint(data: &[u8], names: NameValidation) {
+    let Ok(families) = text::parse_with(data, names) else { return };
     // A histogram/summary `x` next to a family named `x_bucket`/`x_sum`/
     // `x_count` cannot round-trip through the text format: on re-parsing, a
     // rendered `x_bucket` line joins the family of that exact name. The store
@@ -55,7 +64,7 @@ pub fn text_parse(data: &[u8]) {
     }
     let mut first = Vec::new();
     render_families(&families, &mut first);
-    let again = text::parse(&first).expect("rendered output must parse");
+    let again = text::parse_with(&first, names).expect("rendered output must parse");
     let mut second = Vec::new();
     render_families(&again, &mut second);
     assert_eq!(
@@ -66,23 +75,27 @@ pub fn text_parse(data: &[u8]) {
 }
 
 /// Grouping path: never panics, and a parsed key formats and parses back to itself.
+/// Byte 0 of the input: bit 0 marks the job base64, bit 1 picks UTF-8 names.
 pub fn grouping_path(data: &[u8]) {
-    let (b64, rest) = match data.split_first() {
-        Some((flag, rest)) => (flag & 1 == 1, rest),
+    let (b64, names, rest) = match data.split_first() {
+        Some((flag, rest)) => {
+            let names = if flag & 2 == 2 { NameValidation::Utf8 } else { NameValidation::Legacy };
+            (flag & 1 == 1, names, rest)
+        }
         None => return,
     };
     let end = rest.iter().position(|b| *b == b'/').unwrap_or(rest.len());
     let (job, labels) = rest.split_at(end);
-    let Ok(key) = parse_push_path(job, b64, labels) else { return };
-    assert_round_trip(&key);
+    let Ok(key) = parse_push_path_with(job, b64, labels, names) else { return };
+    assert_round_trip(&key, names);
 }
 
-fn assert_round_trip(key: &GroupingKey) {
-    let path = format_push_path(key);
+fn assert_round_trip(key: &GroupingKey, names: NameValidation) {
+    let path = format_push_path_with(key, names);
     let rest = path.strip_prefix("/job@base64/").expect("formatted paths start with job@base64");
     let job_len = rest.find('/').unwrap_or(rest.len());
-    let again = parse_push_path(&rest.as_bytes()[..job_len], true, &rest.as_bytes()[job_len..])
-        .expect("formatted path must parse");
+    let (job, labels) = rest.as_bytes().split_at(job_len);
+    let again = parse_push_path_with(job, true, labels, names).expect("formatted path must parse");
     assert_eq!(&again, key);
 }
 

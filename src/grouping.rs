@@ -7,7 +7,7 @@
 pub mod base64;
 pub mod path;
 
-pub use path::{parse_push_path, Error};
+pub use path::{parse_push_path, parse_push_path_with, Error};
 
 /// A group's identity: `job` plus any further labels from the URL.
 ///

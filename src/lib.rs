@@ -7,7 +7,8 @@
 //! - [`http`]: connection loop, framing, routing, the error → status map.
 //! - [`api`]: what each route means (push, delete, scrape, JSON API, …).
 //! - [`grouping`]: grouping keys and push-path parsing.
-//! - [`expfmt`]: exposition-format parsers into one borrowed model.
+//! - [`expfmt`]: exposition-format parsers into one borrowed model; scrape
+//!   negotiation; name validation and escaping ([`expfmt::escape`]).
 //! - [`store`]: per-core shards of groups, sanitisation, the store-wide
 //!   consistency index, routing of keys to shards.
 //! - [`render`]: merging shards into a scrape (text and protobuf).

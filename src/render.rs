@@ -5,6 +5,11 @@
 //! `MetricSorter` across groups. Series bytes were rendered at push time, so
 //! this is sorting references and copying bytes. Collecting the families from
 //! the shards is the runtime's job; this module sees plain lists.
+//!
+//! Names are written as the scrape's escaping scheme says (spec 4.3/4.4,
+//! `crate::expfmt::escape`). The stored bytes serve every scheme for
+//! families of legacy names and the default scheme for all; only a family
+//! holding UTF-8 names scraped with another scheme is rendered again.
 
 pub mod openmetrics;
 pub mod proto;
@@ -12,7 +17,10 @@ pub mod proto;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::store::group::{push_family_header, StoredFamily, StoredSeries};
+use crate::expfmt::escape::{escape_for_scrape, escape_label_for_scrape, is_legacy_name, Escaping};
+use crate::store::group::{
+    push_family_header_as, push_name, render_series_as, Labels, StoredFamily, StoredSeries,
+};
 use crate::store::index::fingerprints;
 use crate::store::sanitize::duplicate_error;
 
@@ -47,13 +55,26 @@ impl<'a> Merged<'a> {
     /// by their first series is enough. O(k log k) for k groups instead of
     /// sorting every series.
     pub fn disjoint_parts(&self) -> Option<Vec<&'a StoredFamily>> {
+        let in_order = |parts: &[&StoredFamily]| {
+            parts.windows(2).all(|w| {
+                let last = w[0].series.last().expect("parts have series");
+                last.go_cmp(&w[1].series[0]) == std::cmp::Ordering::Less
+            })
+        };
+        // `merge` already ordered the parts by first series (own parts
+        // first), so one pass usually settles it.
+        if in_order(&self.parts) {
+            return Some(self.parts.clone());
+        }
         let mut parts = self.parts.clone();
         parts.sort_by(|a, b| a.series[0].go_cmp(&b.series[0]));
-        let disjoint = parts.windows(2).all(|w| {
-            let last = w[0].series.last().expect("parts have series");
-            last.go_cmp(&w[1].series[0]) == std::cmp::Ordering::Less
-        });
-        disjoint.then_some(parts)
+        in_order(&parts).then_some(parts)
+    }
+
+    /// Whether every part's stored text is what a scrape with `escaping`
+    /// writes (see [`StoredFamily::has_text_for`]).
+    pub fn has_text_for(&self, escaping: Escaping) -> bool {
+        self.parts.iter().all(|p| p.has_text_for(escaping))
     }
 
     /// Every series with its rendered text, in Go's `MetricSorter` order.
@@ -76,6 +97,28 @@ impl<'a> Merged<'a> {
     }
 }
 
+/// Sort key of a family in [`merge`]: name, own first, then its first
+/// series in [`StoredSeries::go_cmp`] order (label count, then values).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct SortKey<'a> {
+    name: &'a str,
+    not_own: bool,
+    labels: usize,
+    values: smallvec::SmallVec<[&'a str; 6]>,
+}
+
+impl<'a> SortKey<'a> {
+    fn new(own: bool, f: &'a StoredFamily) -> SortKey<'a> {
+        let first = &f.series[0];
+        SortKey {
+            name: &f.name,
+            not_own: !own,
+            labels: first.labels.len(),
+            values: first.labels.iter().map(|(_, v)| v).collect(),
+        }
+    }
+}
+
 /// Merges the server's own families and the stored ones by name (spec 4.1),
 /// families without series dropped, sorted by name.
 ///
@@ -89,7 +132,7 @@ pub fn merge<'a>(
     stored: &'a [Arc<StoredFamily>],
     validate: bool,
 ) -> Result<Vec<Merged<'a>>, Error> {
-    let mut all: Vec<(bool, &StoredFamily)> = own
+    let all: Vec<(bool, &StoredFamily)> = own
         .iter()
         .map(|f| (true, &**f))
         .chain(stored.iter().map(|f| (false, &**f)))
@@ -97,12 +140,13 @@ pub fn merge<'a>(
         .collect();
     // Own first among equal names so its HELP wins; then a deterministic order
     // among groups (the Go server picks a random group's HELP, spec 4.2).
-    all.sort_by(|a, b| {
-        a.1.name
-            .cmp(&b.1.name)
-            .then(b.0.cmp(&a.0))
-            .then_with(|| a.1.series[0].go_cmp(&b.1.series[0]))
-    });
+    // The order of first series is what `disjoint_parts` needs too, so it
+    // finds its input sorted. Keys are decoded once per family, not once
+    // per comparison (a scrape may merge 10k groups' families).
+    let mut keyed: Vec<(SortKey<'a>, (bool, &'a StoredFamily))> =
+        all.into_iter().map(|(own, f)| (SortKey::new(own, f), (own, f))).collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let all: Vec<(bool, &StoredFamily)> = keyed.into_iter().map(|(_, x)| x).collect();
     let mut out = Vec::new();
     let mut start = 0;
     while start < all.len() {
@@ -150,10 +194,22 @@ fn validate_family(fams: &[(bool, &StoredFamily)]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Renders merged families as text 0.0.4.
+/// Renders merged families as text 0.0.4 with the default escaping scheme.
 pub fn write_text(merged: &[Merged<'_>], out: &mut Vec<u8>) {
+    write_text_as(merged, Escaping::default(), out);
+}
+
+/// Renders merged families as text (0.0.4 or 1.0.0: the same lines), names
+/// written as `escaping` says.
+pub fn write_text_as(merged: &[Merged<'_>], escaping: Escaping, out: &mut Vec<u8>) {
     for m in merged {
-        push_family_header(out, m.name, m.help, m.typ);
+        push_family_header_as(out, m.name, m.help, m.typ, escaping);
+        if !m.has_text_for(escaping) {
+            for (s, _) in m.series() {
+                render_series_as(out, m.name, s, escaping);
+            }
+            continue;
+        }
         if let [only] = m.parts.as_slice() {
             out.extend_from_slice(only.text());
             continue;
@@ -171,19 +227,29 @@ pub fn write_text(merged: &[Merged<'_>], out: &mut Vec<u8>) {
 }
 
 /// Renders merged families as OpenMetrics 1.0 text (opt-in, see
-/// `--runtime.openmetrics-scrape`): counters as a `foo` family with
-/// `foo_total` samples, untyped as `unknown`, `# EOF` at the end. Series
-/// lines are the ones rendered at push time, re-rendered only for a counter
-/// pushed without the `_total` suffix OpenMetrics requires.
+/// `--runtime.openmetrics-scrape`) with the default escaping scheme.
 pub fn write_openmetrics(merged: &[Merged<'_>], out: &mut Vec<u8>) {
+    write_openmetrics_as(merged, Escaping::default(), out);
+}
+
+/// Renders merged families as OpenMetrics 1.0 text, names written as
+/// `escaping` says: counters as a `foo` family with `foo_total` samples,
+/// untyped as `unknown`, `# EOF` at the end. Series lines are the ones
+/// rendered at push time, re-rendered only for a counter pushed without the
+/// `_total` suffix OpenMetrics requires (or for UTF-8 names, see the module
+/// docs). Exemplars and created timestamps are not shown for quoted
+/// (`allow-utf-8`) metric names.
+pub fn write_openmetrics_as(merged: &[Merged<'_>], escaping: Escaping, out: &mut Vec<u8>) {
     use crate::expfmt::MetricType;
     for m in merged {
+        // As Go: the name is escaped first, then `_total` handled.
+        let written = escape_for_scrape(m.name, escaping);
         let (family, rename) = match m.typ {
-            MetricType::Counter => match m.name.strip_suffix("_total") {
+            MetricType::Counter => match written.strip_suffix("_total") {
                 Some(base) => (base, false),
-                None => (m.name, true),
+                None => (&*written, true),
             },
-            _ => (m.name, false),
+            _ => (&*written, false),
         };
         let typ = match m.typ {
             MetricType::Counter => "counter",
@@ -193,13 +259,13 @@ pub fn write_openmetrics(merged: &[Merged<'_>], out: &mut Vec<u8>) {
             MetricType::Untyped => "unknown",
         };
         out.extend_from_slice(b"# TYPE ");
-        out.extend_from_slice(family.as_bytes());
+        push_name(out, family, escaping);
         out.push(b' ');
         out.extend_from_slice(typ.as_bytes());
         out.push(b'\n');
         if let Some(help) = m.help {
             out.extend_from_slice(b"# HELP ");
-            out.extend_from_slice(family.as_bytes());
+            push_name(out, family, escaping);
             out.push(b' ');
             // OpenMetrics escapes `"` in HELP as well.
             for &b in help.as_bytes() {
@@ -212,18 +278,22 @@ pub fn write_openmetrics(merged: &[Merged<'_>], out: &mut Vec<u8>) {
             }
             out.push(b'\n');
         }
-        let total = if rename { format!("{}_total", m.name) } else { String::new() };
+        let rerender = rename || !m.has_text_for(escaping);
+        let sample_name = if rename { format!("{written}_total") } else { written.to_string() };
+        // Extras are placed by matching the sample names in the lines.
+        let decorate = is_legacy_name(family.as_bytes());
         let mut renamed = Vec::new();
         for (s, text) in m.series() {
-            let lines = if rename {
+            let lines = if rerender {
                 renamed.clear();
-                crate::store::group::render_series(&mut renamed, &total, s);
+                render_series_as(&mut renamed, &sample_name, s, escaping);
                 &renamed[..]
             } else {
                 text
             };
             // Exemplars and created timestamps, kept from protobuf pushes.
-            match s.raw_value.as_deref().map(|raw| openmetrics::extras(m.typ, raw)) {
+            let raw = s.raw_value.as_deref().filter(|_| decorate);
+            match raw.map(|raw| openmetrics::extras(m.typ, raw)) {
                 Some(extras) if !extras.is_empty() => {
                     openmetrics::write_series(out, family, m.typ, lines, &extras)
                 }
@@ -248,11 +318,40 @@ pub fn render_text(
     Ok(())
 }
 
-/// Renders merged families as delimited protobuf `MetricFamily` messages.
+/// Renders merged families as delimited protobuf `MetricFamily` messages
+/// with the default escaping scheme.
 pub fn write_protobuf(merged: &[Merged<'_>], out: &mut Vec<u8>) {
+    write_protobuf_as(merged, Escaping::default(), out);
+}
+
+/// Renders merged families as delimited protobuf `MetricFamily` messages,
+/// names that are not legacy escaped unless `escaping` is `allow-utf-8`
+/// (Go's `EscapeMetricFamily`).
+pub fn write_protobuf_as(merged: &[Merged<'_>], escaping: Escaping, out: &mut Vec<u8>) {
     for m in merged {
         let series: Vec<&StoredSeries> = m.series().into_iter().map(|(s, _)| s).collect();
-        proto::render_family(m.name, m.help, m.typ, &series, out);
+        if escaping == Escaping::AllowUtf8 || m.parts.iter().all(|p| p.has_legacy_names()) {
+            proto::render_family(m.name, m.help, m.typ, &series, out);
+            continue;
+        }
+        let escaped: Vec<StoredSeries> = series
+            .iter()
+            .map(|s| {
+                // Names escaped in place: the label order stays the stored one.
+                let pairs: Vec<_> = s
+                    .labels
+                    .iter()
+                    .map(|(n, v)| (escape_label_for_scrape(n, escaping), v))
+                    .collect();
+                StoredSeries {
+                    labels: Labels::from_sorted(pairs.iter().map(|(n, v)| (&**n, *v))),
+                    value: s.value.clone(),
+                    raw_value: s.raw_value.clone(),
+                }
+            })
+            .collect();
+        let refs: Vec<&StoredSeries> = escaped.iter().collect();
+        proto::render_family(&escape_for_scrape(m.name, escaping), m.help, m.typ, &refs, out);
     }
 }
 
@@ -323,6 +422,103 @@ mod tests {
         let parsed = crate::expfmt::openmetrics::parse(text.as_bytes()).unwrap();
         let names: Vec<&str> = parsed.iter().map(|f| &*f.name).collect();
         assert_eq!(names, ["c_total", "g", "n_total", "u"]);
+    }
+
+    fn stored_utf8(job: &str, body: &str) -> Vec<Arc<StoredFamily>> {
+        use crate::expfmt::escape::NameValidation::Utf8;
+        let fams = text::parse_with(body.as_bytes(), Utf8).unwrap();
+        let key = GroupingKey::new(job, []);
+        let p = crate::store::sanitize::prepare_with(key, true, fams, SystemTime::UNIX_EPOCH, Utf8);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        p.families.into_iter().map(Arc::new).collect()
+    }
+
+    fn text_as(all: &[Arc<StoredFamily>], escaping: Escaping) -> String {
+        let mut out = Vec::new();
+        write_text_as(&merge(&[], all, true).unwrap(), escaping, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn utf8_names_follow_the_escaping_scheme() {
+        let mut all =
+            stored_utf8("a", "# HELP \"my.metric\" Help.\n{\"my.metric\", \"a.b\"=\"x\"} 1\n");
+        all.extend(stored_utf8("b", "{\"my.metric\"} 2\nplain 3\n"));
+        assert_eq!(
+            text_as(&all, Escaping::AllowUtf8),
+            "# HELP \"my.metric\" Help.\n# TYPE \"my.metric\" untyped\n\
+             {\"my.metric\",instance=\"\",job=\"b\"} 2\n\
+             {\"my.metric\",\"a.b\"=\"x\",instance=\"\",job=\"a\"} 1\n\
+             # TYPE plain untyped\nplain{instance=\"\",job=\"b\"} 3\n"
+        );
+        let underscores = text_as(&all, Escaping::Underscores);
+        assert!(underscores.starts_with("# HELP my_metric Help.\n# TYPE my_metric untyped\n"));
+        assert!(underscores.contains("my_metric{a_b=\"x\",instance=\"\",job=\"a\"} 1\n"));
+        let mut default = Vec::new();
+        write_text(&merge(&[], &all, true).unwrap(), &mut default);
+        assert_eq!(String::from_utf8(default).unwrap(), underscores);
+        let values = text_as(&all, Escaping::Values);
+        assert!(values.contains("U__my_2e_metric{U__a_2e_b=\"x\",instance=\"\",job=\"a\"} 1\n"));
+        assert!(text_as(&all, Escaping::Dots).contains("my_dot_metric{a_dot_b=\"x\""));
+        // Quoted output is what a UTF-8 parser reads back.
+        let back = text::parse_with(
+            text_as(&all, Escaping::AllowUtf8).as_bytes(),
+            crate::expfmt::escape::NameValidation::Utf8,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name.into_owned())
+        .collect::<Vec<_>>();
+        assert_eq!(back, ["my.metric", "plain"]);
+    }
+
+    #[test]
+    fn legacy_families_copy_their_text_for_every_scheme() {
+        let all = stored("a", "# TYPE m gauge\nm{x=\"1\"} 1\n");
+        let want = text_as(&all, Escaping::Underscores);
+        for e in [Escaping::AllowUtf8, Escaping::Dots, Escaping::Values] {
+            assert_eq!(text_as(&all, e), want);
+        }
+    }
+
+    #[test]
+    fn protobuf_escapes_unless_utf8_is_allowed() {
+        let all = stored_utf8("a", "{\"my.metric\", \"a.b\"=\"x\"} 1\n");
+        let names = |escaping| {
+            let mut out = Vec::new();
+            write_protobuf_as(&merge(&[], &all, true).unwrap(), escaping, &mut out);
+            let f = crate::expfmt::proto::parse(&out).unwrap();
+            let labels: Vec<String> =
+                f[0].metrics[0].labels.iter().map(|l| l.name.to_string()).collect();
+            (f[0].name.to_string(), labels)
+        };
+        assert_eq!(
+            names(Escaping::AllowUtf8),
+            ("my.metric".into(), vec!["a.b".into(), "instance".into(), "job".into()])
+        );
+        assert_eq!(
+            names(Escaping::Underscores),
+            ("my_metric".into(), vec!["a_b".into(), "instance".into(), "job".into()])
+        );
+        assert_eq!(names(Escaping::Values).0, "U__my_2e_metric");
+    }
+
+    #[test]
+    fn openmetrics_writes_utf8_names_per_scheme() {
+        let all = stored_utf8("a", "# TYPE \"c.x\" counter\n{\"c.x\"} 3\n");
+        let om = |escaping| {
+            let mut out = Vec::new();
+            write_openmetrics_as(&merge(&[], &all, true).unwrap(), escaping, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            om(Escaping::AllowUtf8),
+            "# TYPE \"c.x\" counter\n{\"c.x_total\",instance=\"\",job=\"a\"} 3\n# EOF\n"
+        );
+        assert_eq!(
+            om(Escaping::Underscores),
+            "# TYPE c_x counter\nc_x_total{instance=\"\",job=\"a\"} 3\n# EOF\n"
+        );
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub struct Context<'a> {
     pub admin: bool,
     /// The time the page is rendered at.
     pub now: SystemTime,
+    /// Label-name rules of push paths (`--push.enable-utf8-names`).
+    pub names: crate::expfmt::escape::NameValidation,
 }
 
 /// The page's Content-Security-Policy: own scripts, styles, icon and
@@ -60,6 +62,7 @@ pub async fn handle(core: &Core, page: UiPage, head: &Head) -> Response {
         base: html::asset_base(&config.external_path),
         admin: config.enable_admin_api,
         now: SystemTime::now(),
+        names: config.name_validation,
     };
     let mut out = Vec::with_capacity(16 * 1024);
     match page {
@@ -136,7 +139,12 @@ mod tests {
     }
 
     fn metrics_page(groups: &[GroupView], query: &str, admin: bool) -> String {
-        let ctx = Context { base: ".", admin, now: SystemTime::now() };
+        let ctx = Context {
+            base: ".",
+            admin,
+            now: SystemTime::now(),
+            names: crate::expfmt::escape::NameValidation::Legacy,
+        };
         let mut out = Vec::new();
         groups::render_metrics_tab(&mut out, &ctx, groups, &listing::Query::parse(query));
         String::from_utf8(out).unwrap()

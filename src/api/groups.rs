@@ -4,15 +4,16 @@
 
 use crate::api::json::push_sorted_object;
 use crate::api::{cors_headers, envelope};
-use crate::grouping::path::is_valid_label_name;
+use crate::expfmt::escape::NameValidation;
 use crate::http::request::Head;
 use crate::http::response::Response;
 use crate::http::router::percent_decode;
 use crate::http::Error;
 use crate::runtime::Core;
 
-/// Parses `a=b&c=d` (query decoding: `+` is a space).
-fn query_pairs(query: &str) -> Result<Vec<(String, String)>, String> {
+/// Parses `a=b&c=d` (query decoding: `+` is a space); names are valid under
+/// `names` (any UTF-8 with `--push.enable-utf8-names`).
+fn query_pairs(query: &str, names: NameValidation) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
     for part in query.split('&').filter(|p| !p.is_empty()) {
         let (n, v) = part.split_once('=').unwrap_or((part, ""));
@@ -22,7 +23,7 @@ fn query_pairs(query: &str) -> Result<Vec<(String, String)>, String> {
                 .ok_or_else(|| format!("query parameter {s:?} is not valid percent-encoded UTF-8"))
         };
         let (n, v) = (decode(n)?, decode(v)?);
-        if !is_valid_label_name(n.as_bytes()) {
+        if !names.is_valid_label_name(n.as_bytes()) {
             return Err(format!("{n:?} is not a label name"));
         }
         out.push((n, v));
@@ -37,7 +38,7 @@ fn query_pairs(query: &str) -> Result<Vec<(String, String)>, String> {
 /// Deletes the matching groups and answers how many.
 pub async fn handle(core: &Core, head: &Head) -> Response {
     let query = head.target.split_once('?').map(|(_, q)| q).unwrap_or("");
-    let labels = match query_pairs(query) {
+    let labels = match query_pairs(query, core.shared.config.name_validation) {
         Ok(l) => l,
         Err(e) => return Response::error(400, &e),
     };
@@ -59,11 +60,14 @@ mod tests {
 
     #[test]
     fn query_needs_label_names_and_at_least_one() {
+        let legacy = NameValidation::Legacy;
         assert_eq!(
-            query_pairs("job=a+b&instance=x%2Fy").unwrap(),
+            query_pairs("job=a+b&instance=x%2Fy", legacy).unwrap(),
             [("job".to_owned(), "a b".to_owned()), ("instance".to_owned(), "x/y".to_owned())]
         );
-        assert!(query_pairs("").is_err());
-        assert!(query_pairs("a-b=1").is_err());
+        assert!(query_pairs("", legacy).is_err());
+        assert!(query_pairs("a-b=1", legacy).is_err());
+        let utf8 = query_pairs("a.b=1", NameValidation::Utf8).unwrap();
+        assert_eq!(utf8, [("a.b".to_owned(), "1".to_owned())]);
     }
 }

@@ -9,14 +9,14 @@ use crate::access::Grant;
 use crate::config::parse_duration;
 use crate::expfmt::format::{push_format, Format};
 use crate::expfmt::{openmetrics, proto, text};
-use crate::grouping::parse_push_path;
+use crate::grouping::parse_push_path_with;
 use crate::http::coding::decode_body;
 use crate::http::request::Head;
 use crate::http::response::Response;
 use crate::http::Error;
 use crate::runtime::Core;
 use crate::store::limits;
-use crate::store::sanitize::prepare;
+use crate::store::sanitize::prepare_with;
 
 /// Handles a push or delete; records the Go server's self-metrics.
 pub async fn handle(
@@ -69,7 +69,8 @@ async fn serve(
         core.shared.metrics.refused(e.reason());
         Error::Coding(e)
     })?;
-    let key = parse_push_path(job, job_base64, labels).map_err(Error::Grouping)?;
+    let names = core.shared.config.name_validation;
+    let key = parse_push_path_with(job, job_base64, labels, names).map_err(Error::Grouping)?;
     if !grant.may_write(&key) {
         core.shared.metrics.refused("forbidden");
         let pairs: Vec<String> = key.labels().iter().map(|(n, v)| format!("{n}={v:?}")).collect();
@@ -82,12 +83,12 @@ async fn serve(
         return Ok(Response::empty(202));
     }
     let families = match push_format(head.content_type.as_deref()) {
-        Format::Protobuf => proto::parse(&body).map_err(Error::ProtoParse)?,
-        Format::Text => text::parse(&body).map_err(Error::Parse)?,
+        Format::Protobuf => proto::parse_with(&body, names).map_err(Error::ProtoParse)?,
+        Format::Text => text::parse_with(&body, names).map_err(Error::Parse)?,
         // The Go server reads every non-protobuf body as text 0.0.4; a body
         // it accepts must be stored as it stores it. Only what it refuses is
         // read as OpenMetrics (e.g. with `# EOF`, exemplars, `_created`).
-        Format::OpenMetrics => match text::parse(&body) {
+        Format::OpenMetrics => match text::parse_with(&body, names) {
             Ok(f) => f,
             Err(_) => openmetrics::parse(&body).map_err(Error::OpenMetricsParse)?,
         },
@@ -100,7 +101,7 @@ async fn serve(
         Some(v) => parse_duration(v).map_err(|_| Error::BadTtl(v.to_owned()))?,
         None => core.shared.config.group_ttl.unwrap_or_default(),
     };
-    let mut prepared = prepare(key, head.method == "PUT", families, SystemTime::now());
+    let mut prepared = prepare_with(key, head.method == "PUT", families, SystemTime::now(), names);
     prepared.ttl = (!ttl.is_zero()).then_some(ttl);
     if core.shared.config.disable_consistency_check {
         // Spec 2.6: answered as soon as it parsed.

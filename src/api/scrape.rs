@@ -1,16 +1,16 @@
 //! GET `/metrics` (spec 4): fan out to every shard, merge, render, compress.
 //!
 //! Format by `Accept` (spec 4.4): delimited protobuf when preferred, text
-//! 0.0.4 otherwise. Gzip when `Accept-Encoding` allows it with q > 0.
+//! (1.0.0 when asked for, else 0.0.4) otherwise; names escaped as the
+//! chosen entry's `escaping=` says. Gzip when `Accept-Encoding` allows it
+//! with q > 0.
 
-use crate::expfmt::format::{
-    scrape_format, Format, OPENMETRICS_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, TEXT_CONTENT_TYPE,
-};
+use crate::expfmt::format::{negotiate_scrape, Format};
 use crate::http::coding::{accepts_gzip, gzip};
 use crate::http::request::Head;
 use crate::http::response::Response;
 use crate::http::Error;
-use crate::render::{merge, write_openmetrics, write_protobuf, write_text};
+use crate::render::{merge, write_openmetrics_as, write_protobuf_as, write_text_as};
 use crate::runtime::Core;
 
 /// Serves a scrape.
@@ -28,22 +28,14 @@ pub async fn handle(core: &Core, head: &Head) -> Response {
     let text_len: usize = stored.iter().map(|f| f.text().len()).sum();
     let mut body = Vec::with_capacity(text_len + stored.len() * 96 + 16 * 1024);
     let openmetrics = core.shared.config.openmetrics_scrape;
-    let content_type = match scrape_format(head.accept.as_deref(), openmetrics) {
-        Format::Text => {
-            write_text(&merged, &mut body);
-            TEXT_CONTENT_TYPE
-        }
-        Format::OpenMetrics => {
-            write_openmetrics(&merged, &mut body);
-            OPENMETRICS_CONTENT_TYPE
-        }
-        Format::Protobuf => {
-            write_protobuf(&merged, &mut body);
-            PROTOBUF_CONTENT_TYPE
-        }
-    };
+    let scrape = negotiate_scrape(head.accept.as_deref(), openmetrics);
+    match scrape.format {
+        Format::Text => write_text_as(&merged, scrape.escaping, &mut body),
+        Format::OpenMetrics => write_openmetrics_as(&merged, scrape.escaping, &mut body),
+        Format::Protobuf => write_protobuf_as(&merged, scrape.escaping, &mut body),
+    }
     let mut response =
-        Response { status: 200, headers: vec![("Content-Type", content_type.to_owned())], body };
+        Response { status: 200, headers: vec![("Content-Type", scrape.content_type())], body };
     if accepts_gzip(head.accept_encoding.as_deref()) {
         response.body = gzip(&response.body);
         response.headers.push(("Content-Encoding", "gzip".to_owned()));

@@ -2,7 +2,10 @@
 //!
 //! Owns media-type matching for pushes (spec 3.1) and `Accept` negotiation
 //! for scrapes (spec 4.4, the Go server's goautoneg order: descending q,
-//! then more specific, then header order; first acceptable entry wins).
+//! then more specific, then header order; first acceptable entry wins),
+//! including the text format version and the `escaping=` scheme for names.
+
+use super::escape::Escaping;
 
 /// An exposition format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,11 +81,64 @@ pub fn push_format(content_type: Option<&str>) -> Format {
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// The scrape format for an `Accept` header. OpenMetrics is only chosen
-/// when `openmetrics` is set (`--runtime.openmetrics-scrape`): the Go server
-/// answers text 0.0.4 to an OpenMetrics Accept, and a drop-in must too.
+/// What a scrape is answered with: format, text version and name escaping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scrape {
+    /// The exposition format.
+    pub format: Format,
+    /// Text format 1.0.0 (`text/plain;version=1.0.0`) rather than 0.0.4;
+    /// the same lines, announced as able to carry quoted UTF-8 names.
+    pub text_1_0_0: bool,
+    /// How names that are not legacy are written: the `escaping=` parameter
+    /// of the chosen `Accept` entry if it names a scheme, else the default.
+    pub escaping: Escaping,
+    /// The chosen entry named the scheme (then `Content-Type` repeats it).
+    escaping_named: bool,
+}
+
+impl Scrape {
+    const fn of(format: Format) -> Scrape {
+        Scrape { format, text_1_0_0: false, escaping: Escaping::Underscores, escaping_named: false }
+    }
+
+    /// The `Content-Type` of the answer. Text 1.0.0 always says its escaping
+    /// scheme (`text/plain; version=1.0.0; charset=utf-8; escaping=…`); the
+    /// other formats only when the scraper named one, so that every answer
+    /// the Go Pushgateway 1.5.1 gives keeps its exact `Content-Type`.
+    pub fn content_type(&self) -> String {
+        let base = match self.format {
+            Format::Text if self.text_1_0_0 => TEXT_1_0_0_CONTENT_TYPE,
+            Format::Text => TEXT_CONTENT_TYPE,
+            Format::Protobuf => PROTOBUF_CONTENT_TYPE,
+            Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+        };
+        if self.escaping_named || (self.format == Format::Text && self.text_1_0_0) {
+            format!("{base}; escaping={}", self.escaping.as_str())
+        } else {
+            base.to_owned()
+        }
+    }
+}
+
+/// `Content-Type` of text format 1.0.0 answers, before `; escaping=…`.
+pub const TEXT_1_0_0_CONTENT_TYPE: &str = "text/plain; version=1.0.0; charset=utf-8";
+
+/// The scrape format for an `Accept` header (see [`negotiate_scrape`]).
 pub fn scrape_format(accept: Option<&str>, openmetrics: bool) -> Format {
-    let Some(accept) = accept else { return Format::Text };
+    negotiate_scrape(accept, openmetrics).format
+}
+
+/// Negotiates a scrape answer from an `Accept` header. OpenMetrics is only
+/// chosen when `openmetrics` is set (`--runtime.openmetrics-scrape`): the Go
+/// server answers text 0.0.4 to an OpenMetrics Accept, and a drop-in must
+/// too. `text/plain` with `version=1.0.0` gets text 1.0.0; any other
+/// `text/plain` (and `*/*`, and no acceptable entry) text 0.0.4, as before.
+///
+/// The Go server takes `escaping=` from the last entry it looked at, matching
+/// or not; here it comes from the chosen entry only (the same scheme for
+/// Prometheus' default headers, which put it on the entries they prefer).
+pub fn negotiate_scrape(accept: Option<&str>, openmetrics: bool) -> Scrape {
+    let Some(accept) = accept else { return Scrape::of(Format::Text) };
     let mut ranges: Vec<MediaRange<'_>> = accept.split(',').filter_map(parse_media_range).collect();
     let specificity = |m: &MediaRange<'_>| match (m.typ, m.subtype) {
         ("*", _) => 0,
@@ -96,21 +152,30 @@ pub fn scrape_format(accept: Option<&str>, openmetrics: bool) -> Format {
             .then(specificity(b).cmp(&specificity(a)))
     });
     for m in ranges.iter().filter(|m| m.q > 0.0) {
+        let chosen = |format: Format, text_1_0_0: bool| {
+            let named = m.param("escaping").and_then(Escaping::from_param);
+            Scrape {
+                format,
+                text_1_0_0,
+                escaping: named.unwrap_or_default(),
+                escaping_named: named.is_some(),
+            }
+        };
         if m.is_delimited_protobuf() {
-            return Format::Protobuf;
+            return chosen(Format::Protobuf, false);
         }
         if openmetrics
             && m.typ.eq_ignore_ascii_case("application")
             && m.subtype.eq_ignore_ascii_case("openmetrics-text")
             && m.param("version").is_none_or(|v| v == "1.0.0")
         {
-            return Format::OpenMetrics;
+            return chosen(Format::OpenMetrics, false);
         }
         if m.typ.eq_ignore_ascii_case("text") && m.subtype.eq_ignore_ascii_case("plain") {
-            return Format::Text;
+            return chosen(Format::Text, m.param("version") == Some("1.0.0"));
         }
     }
-    Format::Text
+    Scrape::of(Format::Text)
 }
 
 #[cfg(test)]
@@ -160,5 +225,56 @@ mod tests {
         assert_eq!(scrape_format(Some(om), true), Format::OpenMetrics);
         assert_eq!(scrape_format(Some(om), false), Format::Text);
         assert_eq!(scrape_format(Some("text/plain"), true), Format::Text);
+    }
+
+    fn content_type(accept: Option<&str>, openmetrics: bool) -> String {
+        negotiate_scrape(accept, openmetrics).content_type()
+    }
+
+    macro_rules! negotiated {
+        ($($name:ident: ($accept:expr, $om:expr) => $want:expr,)*) => {$(
+            #[test]
+            fn $name() {
+                let accept: Option<&str> = $accept;
+                assert_eq!(content_type(accept, $om), $want, "Accept {accept:?}");
+            }
+        )*};
+    }
+
+    const PROM3: &str = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+    const PROM3_NATIVE: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
+
+    negotiated! {
+        ct_no_accept: (None, false) => TEXT_CONTENT_TYPE,
+        ct_text_0_0_4_unchanged: (Some("text/plain;version=0.0.4"), false) => TEXT_CONTENT_TYPE,
+        ct_text_0_0_4_named: (Some("text/plain;version=0.0.4;escaping=values"), false) =>
+            "text/plain; version=0.0.4; charset=utf-8; escaping=values",
+        ct_text_1_0_0_default_escaping: (Some("text/plain;version=1.0.0"), false) =>
+            "text/plain; version=1.0.0; charset=utf-8; escaping=underscores",
+        ct_text_1_0_0_utf8: (Some("text/plain;version=1.0.0;escaping=allow-utf-8"), false) =>
+            "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
+        ct_text_1_0_0_dots: (Some("text/plain; version=1.0.0; escaping=dots"), false) =>
+            "text/plain; version=1.0.0; charset=utf-8; escaping=dots",
+        ct_unknown_scheme_ignored: (Some("text/plain;version=1.0.0;escaping=Dots"), false) =>
+            "text/plain; version=1.0.0; charset=utf-8; escaping=underscores",
+        ct_other_text_version: (Some("text/plain;version=2.0.0"), false) => TEXT_CONTENT_TYPE,
+        ct_prometheus_3: (Some(PROM3), false) =>
+            "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
+        ct_prometheus_3_openmetrics: (Some(PROM3), true) =>
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
+        ct_prometheus_3_native: (Some(PROM3_NATIVE), false) => PROTOBUF_CONTENT_TYPE,
+        ct_protobuf_named: (Some(&format!("{PB};escaping=values")), false) =>
+            format!("{PROTOBUF_CONTENT_TYPE}; escaping=values"),
+        ct_escaping_of_chosen_entry_only: (Some("text/plain;version=0.0.4,*/*;escaping=values;q=0.1"), false) =>
+            TEXT_CONTENT_TYPE,
+    }
+
+    #[test]
+    fn escaping_comes_from_the_chosen_entry() {
+        let s = negotiate_scrape(Some(PROM3), false);
+        assert_eq!((s.format, s.text_1_0_0, s.escaping), (Format::Text, true, Escaping::AllowUtf8));
+        let s = negotiate_scrape(Some("text/plain;version=0.0.4;escaping=dots"), false);
+        assert_eq!((s.text_1_0_0, s.escaping), (false, Escaping::Dots));
+        assert_eq!(negotiate_scrape(None, false).escaping, Escaping::Underscores);
     }
 }

@@ -39,9 +39,9 @@ use std::fmt;
 
 use smallvec::SmallVec;
 
+use super::escape::NameValidation;
 use super::family::{Family, Label, Metric, MetricType, Value};
 use crate::gofmt::quote;
-use crate::grouping::path::is_valid_label_name;
 
 mod native;
 mod schema;
@@ -118,6 +118,17 @@ impl std::error::Error for Error {}
 /// [`Error`] with Go's message for the first malformed message; no family is
 /// returned then.
 pub fn parse(body: &[u8]) -> Result<Vec<Family<'_>>, Error> {
+    parse_with(body, NameValidation::Legacy)
+}
+
+/// [`parse`] with the name validation scheme the problems are judged by:
+/// names are never refused here, but the label name Go's gather stops at
+/// depends on it (spec 2.5). With [`NameValidation::Utf8`] a label name that
+/// is not UTF-8 is itself a problem (the store sees it decoded lossily).
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_with(body: &[u8], names: NameValidation) -> Result<Vec<Family<'_>>, Error> {
     let mut families = Vec::new();
     let mut pos = 0;
     'messages: while pos < body.len() {
@@ -144,7 +155,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Family<'_>>, Error> {
             return Err(Error { kind: ErrorKind::UnexpectedEof, offset: pos });
         }
         let end = pos + len as usize;
-        families.push(parse_family(&body[pos..end], pos)?);
+        families.push(parse_family(&body[pos..end], pos, names)?);
         pos = end;
     }
     dedup_by_name(&mut families);
@@ -200,7 +211,7 @@ struct Pending<'buf> {
     raw_value: Cow<'buf, [u8]>,
 }
 
-fn parse_family(msg: &[u8], base: usize) -> Result<Family<'_>, Error> {
+fn parse_family(msg: &[u8], base: usize, names: NameValidation) -> Result<Family<'_>, Error> {
     let mut it = Fields::new(msg, base, METRIC_FAMILY_GO);
     let mut name: &[u8] = b"";
     let mut help = None;
@@ -232,7 +243,7 @@ fn parse_family(msg: &[u8], base: usize) -> Result<Family<'_>, Error> {
     let metrics = pending
         .into_iter()
         .map(|mut p| {
-            if let Some(problem) = problem(name, known, &p) {
+            if let Some(problem) = problem(name, known, &p, names) {
                 problems.push(problem);
             }
             let value = match known {
@@ -435,7 +446,12 @@ fn metric_text(msg: &[u8]) -> String {
 /// The problem Go's `checkMetricConsistency` reports first for this metric,
 /// if any, leaving out invalid label names and duplicate series (the store's
 /// sanitising reports those after grouping labels are applied).
-fn problem(name: &[u8], typ: Option<MetricType>, p: &Pending<'_>) -> Option<String> {
+fn problem(
+    name: &[u8],
+    typ: Option<MetricType>,
+    p: &Pending<'_>,
+    names: NameValidation,
+) -> Option<String> {
     let head = || format!("collected metric {} {{ {}}}", quote(name), metric_text(p.bytes));
     if let Some(t) = typ {
         let missing = match t {
@@ -467,7 +483,12 @@ fn problem(name: &[u8], typ: Option<MetricType>, p: &Pending<'_>) -> Option<Stri
             let n = String::from_utf8_lossy(n);
             return Some(format!("{} has two or more labels with the same name: {n}", head()));
         }
-        if n.starts_with(b"__") || !is_valid_label_name(n) {
+        if n.starts_with(b"__") || !names.is_valid_label_name(n) {
+            if names == NameValidation::Utf8 && !n.is_empty() && std::str::from_utf8(n).is_err() {
+                // Lossily decoded, the store would take it for a valid name.
+                let n = String::from_utf8_lossy(n);
+                return Some(format!("{} has a label with an invalid name: {n}", head()));
+            }
             return None;
         }
         if p.summary.is_some() && n == b"quantile" {

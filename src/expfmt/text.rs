@@ -9,6 +9,18 @@
 //! Go state machine is followed step by step, because which error wins (and
 //! whether a missing final newline is reported instead) depends on the exact
 //! order in which Go reads bytes.
+//!
+//! With [`NameValidation::Utf8`] (`--push.enable-utf8-names`, spec 3.6) the
+//! parser also reads quoted names, the syntax of text format 1.0.0 and of
+//! prometheus/common ≥ 0.56: `{"my.metric", "label.name"="v"} 1`,
+//! `"my.metric"{a="b"} 1`, `m{"label.name"="v"} 1`, and `# HELP "my.metric"
+//! text` / `# TYPE "my.metric" gauge`. A quoted name is any non-empty UTF-8
+//! with the label-value escapes `\\`, `\"` and `\n`; messages are Go's. Two
+//! simplifications against Go's lexer, on bodies no encoder writes: inside
+//! braces the metric name must come first (Go also takes it after labels),
+//! and a quote cannot continue an unquoted name (Go reads `a"b"` as `ab`).
+//! Without the flag nothing changes: a `{` or `"` where a name starts is the
+//! 1.5.1 error it always was.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -17,6 +29,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use smallvec::SmallVec;
 
+use super::escape::NameValidation;
 use super::family::{Family, Label, Metric, MetricType, Value};
 use crate::gofmt::quote;
 
@@ -80,6 +93,28 @@ pub enum ErrorKind {
     SecondType,
     /// `unknown metric type {detail}`; detail is the quoted rest of the line.
     UnknownType,
+    /// `metric name {detail} contains unescaped new-line` (UTF-8 names only):
+    /// a quoted metric name runs into the end of its line; detail is the
+    /// quoted name read so far.
+    MetricNameNewline,
+    /// `label name {detail} contains unescaped new-line` (UTF-8 names only),
+    /// as [`ErrorKind::MetricNameNewline`] for a quoted label name (or a name
+    /// right after `{`, which Go reads as a label name first).
+    LabelNameNewline,
+    /// `invalid metric name {detail}` (UTF-8 names only): a quoted metric
+    /// name is empty (in a comment) or not UTF-8; detail is the quoted name.
+    InvalidQuotedMetricName,
+    /// `invalid label name {detail}` (UTF-8 names only): a quoted label name
+    /// is not UTF-8; detail is the quoted name.
+    InvalidQuotedLabelName,
+    /// `multiple metric names for metric {detail}` (UTF-8 names only): in
+    /// `{"name", …}` a later name is not followed by `=`; detail is the
+    /// quoted family name.
+    MultipleMetricNames,
+    /// `unexpected end of metric name {detail}` (UTF-8 names only): the name
+    /// after `{` is followed by something other than `,`, `}` or `=`; detail
+    /// as for [`ErrorKind::ExpectedEquals`].
+    UnexpectedEndOfMetricName,
 }
 
 /// A rejected text body: where and why, formatted exactly like Go's
@@ -127,6 +162,16 @@ impl fmt::Display for Error {
                 write!(f, "second TYPE line for metric name {d}, or TYPE reported after samples")
             }
             ErrorKind::UnknownType => write!(f, "unknown metric type {d}"),
+            ErrorKind::MetricNameNewline => {
+                write!(f, "metric name {d} contains unescaped new-line")
+            }
+            ErrorKind::LabelNameNewline => write!(f, "label name {d} contains unescaped new-line"),
+            ErrorKind::InvalidQuotedMetricName => write!(f, "invalid metric name {d}"),
+            ErrorKind::InvalidQuotedLabelName => write!(f, "invalid label name {d}"),
+            ErrorKind::MultipleMetricNames => write!(f, "multiple metric names for metric {d}"),
+            ErrorKind::UnexpectedEndOfMetricName => {
+                write!(f, "unexpected end of metric name {d}")
+            }
         }
     }
 }
@@ -143,7 +188,17 @@ impl std::error::Error for Error {}
 /// metric per sample line, all labels kept, value an empty
 /// [`Value::Histogram`]: Go discards the sample value there.
 pub fn parse(body: &[u8]) -> Result<Vec<Family<'_>>, Error> {
-    let mut p = Parser::default();
+    parse_with(body, NameValidation::Legacy)
+}
+
+/// [`parse`] with a name validation scheme: [`NameValidation::Utf8`] also
+/// reads quoted names (see the module docs); [`NameValidation::Legacy`] is
+/// [`parse`].
+///
+/// # Errors
+/// As [`parse`], plus the quoted-name messages of [`ErrorKind`].
+pub fn parse_with(body: &[u8], names: NameValidation) -> Result<Vec<Family<'_>>, Error> {
+    let mut p = Parser { utf8_names: names == NameValidation::Utf8, ..Parser::default() };
     p.run(body)?;
     let mut families = p.families;
     families.retain(|f| !f.metrics.is_empty());
@@ -284,9 +339,12 @@ type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 #[derive(Default)]
 struct Parser<'buf> {
     line: u32,
+    /// Quoted names are read ([`NameValidation::Utf8`]).
+    utf8_names: bool,
     families: Vec<Family<'buf>>,
     meta: Vec<Meta>,
-    by_name: FxMap<&'buf str, usize>,
+    /// Owned keys only for quoted names that contained an escape sequence.
+    by_name: FxMap<Cow<'buf, str>, usize>,
     /// Last name resolved and its result; cleared when a family is created or
     /// typed, the only events that change resolutions.
     cache: Option<(&'buf str, usize, Part)>,
@@ -333,36 +391,44 @@ impl<'buf> Parser<'buf> {
                 return (fam, part);
             }
         }
-        let r = self.resolve_uncached(name);
+        let r = self.resolve_uncached(Cow::Borrowed(name));
         self.cache = Some((name, r.0, r.1));
         r
     }
 
-    fn resolve_uncached(&mut self, name: &'buf str) -> (usize, Part) {
-        if let Some(&fam) = self.by_name.get(name) {
+    /// [`Parser::resolve`] for a quoted name, which may have been unescaped.
+    fn resolve_quoted(&mut self, name: Cow<'buf, str>) -> (usize, Part) {
+        match name {
+            Cow::Borrowed(n) => self.resolve(n),
+            Cow::Owned(_) => {
+                let r = self.resolve_uncached(name);
+                self.cache = None;
+                r
+            }
+        }
+    }
+
+    fn resolve_uncached(&mut self, name: Cow<'buf, str>) -> (usize, Part) {
+        if let Some(&fam) = self.by_name.get(&*name) {
             return (fam, Part::Plain);
         }
-        let (base, part) = if let Some(b) = strip(name, "_count") {
+        let (base, part) = if let Some(b) = strip(&name, "_count") {
             (Some(b), Part::Count)
-        } else if let Some(b) = strip(name, "_sum") {
+        } else if let Some(b) = strip(&name, "_sum") {
             (Some(b), Part::Sum)
         } else {
-            (strip(name, "_bucket"), Part::Plain)
+            (strip(&name, "_bucket"), Part::Plain)
         };
-        if let Some(base) = base {
-            if let Some(&fam) = self.by_name.get(base) {
-                let typ = self.families[fam].typ;
-                // `_bucket` only strips for histograms; `_count`/`_sum` for both.
-                if typ == MetricType::Histogram
-                    || (typ == MetricType::Summary && part != Part::Plain)
-                {
-                    return (fam, part);
-                }
+        if let Some(&fam) = base.and_then(|b| self.by_name.get(b)) {
+            let typ = self.families[fam].typ;
+            // `_bucket` only strips for histograms; `_count`/`_sum` for both.
+            if typ == MetricType::Histogram || (typ == MetricType::Summary && part != Part::Plain) {
+                return (fam, part);
             }
         }
         let fam = self.families.len();
         self.families.push(Family {
-            name: Cow::Borrowed(name),
+            name: name.clone(),
             help: None,
             typ: MetricType::Untyped,
             metrics: Vec::new(),
@@ -398,6 +464,19 @@ impl<'buf> Parser<'buf> {
             }
         };
         let (m, b) = l.skip_blanks_after(kend)?;
+        if b == b'"' && self.utf8_names {
+            let (name, n) = read_quoted_name(l, m, ErrorKind::MetricNameNewline)?;
+            if n == s.len() {
+                return Ok(());
+            }
+            if !is_blank(s[n]) {
+                return Err(Fail::new(ErrorKind::InvalidMetricNameInComment, String::new()));
+            }
+            // Go's `setOrCreateCurrentMF`: an empty name is invalid here too.
+            let text = name.text(l, ErrorKind::InvalidQuotedMetricName)?;
+            let (fam, _) = self.resolve_quoted(text);
+            return self.directive(l, fam, n, help);
+        }
         let n = if is_metric_name_start(b) { l.name_end(m, is_metric_name_cont)? } else { m };
         if n == s.len() {
             return Ok(());
@@ -406,6 +485,13 @@ impl<'buf> Parser<'buf> {
             return Err(Fail::new(ErrorKind::InvalidMetricNameInComment, String::new()));
         }
         let (fam, _) = self.resolve(l.str(m, n).unwrap_or_default());
+        self.directive(l, fam, n, help)
+    }
+
+    /// The rest of a `# HELP` (`help`) or `# TYPE` line for family `fam`,
+    /// whose name ends at `n` (a blank).
+    fn directive(&mut self, l: &Line<'buf>, fam: usize, n: usize, help: bool) -> Result<(), Fail> {
+        let s = l.s;
         let (q, _) = l.skip_blanks_after(n)?;
         if q == s.len() {
             return Ok(());
@@ -436,36 +522,46 @@ impl<'buf> Parser<'buf> {
     /// A sample line whose first non-blank byte (at `i`) is not `#`.
     fn sample(&mut self, l: &Line<'buf>, i: usize) -> Result<(), Fail> {
         let s = l.s;
-        if !is_metric_name_start(s[i]) {
+        // With `has_labels`, `j` is the `{` (or the `,` after a name inside
+        // braces) the label pairs follow; else the value's first byte.
+        let (fam, part, has_labels, braced, mut j) = if is_metric_name_start(s[i]) {
+            let nend = l.name_end(i, is_metric_name_cont)?;
+            let (fam, part) = self.resolve(l.str(i, nend).unwrap_or_default());
+            let (j, cur) = l.skip_blanks_from(nend)?;
+            (fam, part, cur == b'{', false, j)
+        } else if self.utf8_names && (s[i] == b'"' || s[i] == b'{') {
+            self.quoted_metric_name(l, i)?
+        } else {
             return Err(Fail::new(ErrorKind::InvalidMetricName, String::new()));
-        }
-        let nend = l.name_end(i, is_metric_name_cont)?;
-        let (fam, part) = self.resolve(l.str(i, nend).unwrap_or_default());
+        };
         // A sample fixes an undeclared type to `Untyped` (already the
         // default); resolutions do not change, they only look at summaries
         // and histograms.
         self.meta[fam].typed = true;
         let typ = self.families[fam].typ;
-        let (mut j, mut cur) = (nend, l.byte(nend)?);
-        if is_blank(cur) {
-            (j, cur) = l.skip_blanks_from(j)?;
-        }
 
         let mut labels: SmallVec<[Label<'buf>; 6]> = SmallVec::new();
         // The `quantile` (summary) or `le` (histogram) label value; NaN if absent.
         let mut special = f64::NAN;
-        if cur == b'{' {
+        if has_labels {
             loop {
                 let (k, b) = l.skip_blanks_after(j)?;
                 if b == b'}' {
                     (j, _) = l.skip_blanks_after(k)?;
                     break;
                 }
-                if !is_label_name_start(b) {
+                let (name_str, e) = if is_label_name_start(b) {
+                    let e = l.name_end(k, is_label_name_cont)?;
+                    (Cow::Borrowed(l.str(k, e).unwrap_or_default()), e)
+                } else if b == b'"' && self.utf8_names {
+                    let (name, e) = read_quoted_name(l, k, ErrorKind::LabelNameNewline)?;
+                    if name.is_empty() {
+                        return Err(Fail::new(ErrorKind::InvalidLabelName, self.family_name(fam)));
+                    }
+                    (name.text(l, ErrorKind::InvalidQuotedLabelName)?, e)
+                } else {
                     return Err(Fail::new(ErrorKind::InvalidLabelName, self.family_name(fam)));
-                }
-                let e = l.name_end(k, is_label_name_cont)?;
-                let name_str = l.str(k, e).unwrap_or_default();
+                };
                 let name = name_str.as_bytes();
                 if name == b"__name__" {
                     return Err(Fail::new(ErrorKind::ReservedLabelName, String::new()));
@@ -477,6 +573,11 @@ impl<'buf> Parser<'buf> {
                 };
                 let (e, c) = l.skip_blanks_from(e)?;
                 if c != b'=' {
+                    if braced {
+                        // `{"a", "b"}`: Go's message once the metric name is known.
+                        let detail = self.family_name(fam);
+                        return Err(Fail::new(ErrorKind::MultipleMetricNames, detail));
+                    }
                     return Err(Fail::new(ErrorKind::ExpectedEquals, go_quote_byte(c)));
                 }
                 if special_kind.is_none() && labels.iter().any(|x| x.name.as_bytes() == name) {
@@ -497,7 +598,7 @@ impl<'buf> Parser<'buf> {
                     return Err(Fail::new(ErrorKind::UnexpectedEndOfLabelValue, detail));
                 }
                 if special_kind.is_none() {
-                    labels.push(Label { name: Cow::Borrowed(name_str), value });
+                    labels.push(Label { name: name_str, value });
                 }
                 if b == b'}' {
                     (j, _) = l.skip_blanks_after(k)?;
@@ -573,6 +674,57 @@ impl<'buf> Parser<'buf> {
             }
         }
         Ok(())
+    }
+
+    /// In UTF-8 mode, the metric name of a sample line starting (at `i`) with
+    /// `"` (a quoted name, then labels or the value as after a legacy name)
+    /// or `{` (the name first inside the braces, then `,` and label pairs, or
+    /// `}`). Returns what [`Parser::sample`] goes on with: family, part,
+    /// whether label pairs follow, whether inside braces, and the position.
+    fn quoted_metric_name(
+        &mut self,
+        l: &Line<'buf>,
+        i: usize,
+    ) -> Result<(usize, Part, bool, bool, usize), Fail> {
+        let no_name = || Fail::new(ErrorKind::InvalidMetricName, String::new());
+        if l.s[i] == b'"' {
+            let (name, e) = read_quoted_name(l, i, ErrorKind::MetricNameNewline)?;
+            if name.is_empty() {
+                return Err(no_name());
+            }
+            let text = name.text(l, ErrorKind::InvalidQuotedMetricName)?;
+            let (fam, part) = self.resolve_quoted(text);
+            let (j, cur) = l.skip_blanks_from(e)?;
+            return Ok((fam, part, cur == b'{', false, j));
+        }
+        // Go reads the first token inside braces as a label name, then
+        // decides by the byte after it.
+        let (k, b) = l.skip_blanks_after(i)?;
+        let (name, e) = if b == b'"' {
+            read_quoted_name(l, k, ErrorKind::LabelNameNewline)?
+        } else if is_label_name_start(b) {
+            let e = l.name_end(k, is_label_name_cont)?;
+            (Quoted::Span(k, e), e)
+        } else {
+            return Err(no_name());
+        };
+        let (c_at, c) = l.skip_blanks_from(e)?;
+        match c {
+            b',' | b'}' => {}
+            // A label pair before any metric name (Go fails at the `}`).
+            b'=' => return Err(no_name()),
+            c => return Err(Fail::new(ErrorKind::UnexpectedEndOfMetricName, go_quote_byte(c))),
+        }
+        if name.is_empty() {
+            return Err(no_name());
+        }
+        let text = name.text(l, ErrorKind::InvalidQuotedMetricName)?;
+        let (fam, part) = self.resolve_quoted(text);
+        if c == b',' {
+            return Ok((fam, part, true, true, c_at));
+        }
+        let (j, _) = l.skip_blanks_after(c_at)?;
+        Ok((fam, part, false, true, j))
     }
 
     /// The summary/histogram metric of `fam` with exactly this label set
@@ -654,6 +806,89 @@ fn read_label_value<'buf>(l: &Line<'buf>, start: usize) -> Result<(Cow<'buf, str
             other => return Err(invalid_escape(other)),
         };
         let buf = owned.get_or_insert_with(|| Vec::with_capacity(at - start + 16));
+        buf.extend_from_slice(&s[from..at]);
+        buf.push(escaped);
+        from = at + 2;
+    }
+}
+
+/// A quoted name as [`read_quoted_name`] read it.
+enum Quoted {
+    /// No escape sequence: the name is the line's bytes `start..end`.
+    Span(usize, usize),
+    /// The name with its escape sequences decoded.
+    Unescaped(Vec<u8>),
+}
+
+impl Quoted {
+    fn is_empty(&self) -> bool {
+        match self {
+            Quoted::Span(a, b) => a == b,
+            Quoted::Unescaped(v) => v.is_empty(),
+        }
+    }
+
+    /// The name as text; `kind` with the quoted name if it is empty or not UTF-8.
+    fn text<'buf>(self, l: &Line<'buf>, kind: ErrorKind) -> Result<Cow<'buf, str>, Fail> {
+        let text = match self {
+            Quoted::Span(a, b) => l.str(a, b).map(Cow::Borrowed).ok_or_else(|| l.s[a..b].to_vec()),
+            Quoted::Unescaped(v) => {
+                String::from_utf8(v).map(Cow::Owned).map_err(|e| e.into_bytes())
+            }
+        };
+        match text {
+            Ok(t) if !t.is_empty() => Ok(t),
+            Ok(_) => Err(Fail::new(kind, quote(b""))),
+            Err(bytes) => Err(Fail::new(kind, quote(&bytes))),
+        }
+    }
+}
+
+/// Reads a quoted name (UTF-8 names only) whose opening `"` is at `open`,
+/// with the escapes of label values (`\\`, `\"`, `\n`). Returns the name
+/// and the position after the closing quote (the end of input there is
+/// [`Fail::EOF`], as after a legacy name). A name running into the end of its
+/// line is a `newline` error with the name read so far.
+fn read_quoted_name(
+    l: &Line<'_>,
+    open: usize,
+    newline: ErrorKind,
+) -> Result<(Quoted, usize), Fail> {
+    let s = l.s;
+    let start = open + 1;
+    let mut owned: Option<Vec<u8>> = None;
+    let mut from = start;
+    loop {
+        let rest = s.get(from..).unwrap_or_default();
+        let Some(p) = find_quote_or_backslash(rest) else {
+            if l.eof {
+                return Err(Fail::EOF);
+            }
+            let mut so_far = owned.unwrap_or_default();
+            so_far.extend_from_slice(rest);
+            return Err(Fail::new(newline, quote(&so_far)));
+        };
+        let at = from + p;
+        if s[at] == b'"' {
+            if at + 1 == s.len() && l.eof {
+                return Err(Fail::EOF);
+            }
+            let name = match owned {
+                None => Quoted::Span(start, at),
+                Some(mut buf) => {
+                    buf.extend_from_slice(&s[from..at]);
+                    Quoted::Unescaped(buf)
+                }
+            };
+            return Ok((name, at + 1));
+        }
+        let escaped = match l.byte(at + 1)? {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'n' => b'\n',
+            other => return Err(invalid_escape(other)),
+        };
+        let buf = owned.get_or_insert_with(Vec::new);
         buf.extend_from_slice(&s[from..at]);
         buf.push(escaped);
         from = at + 2;
@@ -1222,6 +1457,76 @@ mod tests {
         );
     }
 
+    fn check_utf8(input: &[u8], expect: &str) {
+        let got = parse_with(input, NameValidation::Utf8);
+        assert_eq!(outcome(&got), expect, "input {:?}", quote(input));
+    }
+
+    macro_rules! utf8_cases {
+        ($($name:ident: $input:expr => $expect:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                check_utf8(AsRef::<[u8]>::as_ref(&$input), $expect);
+            }
+        )*};
+    }
+
+    // `--push.enable-utf8-names`: quoted names (text format 1.0.0 syntax).
+    utf8_cases! {
+        utf8_braced_name_and_label: "{\"my.metric\", \"label.name\"=\"v\"} 1\n" => "my.metric Untyped\n  {label.name=\"v\"} 1.0\n";
+        utf8_braced_name_only: "{\"my.metric\"} 2\n" => "my.metric Untyped\n  {} 2.0\n";
+        utf8_braced_legacy_name: "{ a , b=\"c\" } 3\n" => "a Untyped\n  {b=\"c\"} 3.0\n";
+        utf8_braced_trailing_comma: "{\"a.b\",} 1\n" => "a.b Untyped\n  {} 1.0\n";
+        utf8_quoted_label_after_legacy_name: "my_metric{\"label.name\"=\"v\",x=\"y\"} 1\n" => "my_metric Untyped\n  {label.name=\"v\",x=\"y\"} 1.0\n";
+        utf8_quoted_name_outside_braces: "\"a.b\"{c=\"d\"} 1\n\"a.b\" 2\n" => "a.b Untyped\n  {c=\"d\"} 1.0\n  {} 2.0\n";
+        utf8_quoted_equals_legacy: "{\"a\"} 1\na 2\n" => "a Untyped\n  {} 1.0\n  {} 2.0\n";
+        utf8_help_and_type: "# HELP \"my.metric\" Some help.\n# TYPE \"my.metric\" gauge\n{\"my.metric\"} 1\n" => "my.metric Gauge help=\"Some help.\"\n  {} 1.0\n";
+        utf8_summary_parts: "# TYPE \"s.x\" summary\n{\"s.x\",quantile=\"0.5\"} 1\n{\"s.x_sum\"} 2\n{\"s.x_count\"} 3\n" => "s.x Summary\n  {} sum=2.0 count=3 q=[(0.5, 1.0)]\n";
+        utf8_escapes_in_names: "{\"a\\\"b\\\\c\\nd\", \"x\\\"y\"=\"v\"} 1\n" => "a\"b\\c\nd Untyped\n  {x\"y=\"v\"} 1.0\n";
+        utf8_unicode: "{\"température\", \"😱\"=\"v\"} 1\n" => "température Untyped\n  {😱=\"v\"} 1.0\n";
+        utf8_legacy_body_unchanged: "# TYPE a gauge\na{b=\"c\"} 1\n" => "a Gauge\n  {b=\"c\"} 1.0\n";
+        utf8_empty_braces: "{} 1\n" => "text format parsing error in line 1: invalid metric name";
+        utf8_label_before_name: "{a=\"b\"} 1\n" => "text format parsing error in line 1: invalid metric name";
+        utf8_empty_quoted_name: "\"\" 1\n" => "text format parsing error in line 1: invalid metric name";
+        utf8_empty_braced_name: "{\"\"} 1\n" => "text format parsing error in line 1: invalid metric name";
+        utf8_empty_label_name: "a{\"\"=\"v\"} 1\n" => r#"text format parsing error in line 1: invalid label name for metric "a""#;
+        utf8_two_names: "{\"a\", \"b\"} 1\n" => r#"text format parsing error in line 1: multiple metric names for metric "a""#;
+        utf8_name_then_garbage: "{\"a\" x} 1\n" => "text format parsing error in line 1: unexpected end of metric name 'x'";
+        utf8_name_newline: "\"a\nb\" 1\n" => r#"text format parsing error in line 1: metric name "a" contains unescaped new-line"#;
+        utf8_braced_name_newline: "{\"a\n" => r#"text format parsing error in line 1: label name "a" contains unescaped new-line"#;
+        utf8_label_name_newline: "m{\"a\\\"\n" => r#"text format parsing error in line 1: label name "a\"" contains unescaped new-line"#;
+        utf8_name_bad_escape: "{\"a\\t\"} 1\n" => r"text format parsing error in line 1: invalid escape sequence '\t'";
+        utf8_name_invalid_utf8: b"{\"a\xff\"} 1\n" => r#"text format parsing error in line 1: invalid metric name "a\xff""#;
+        utf8_label_invalid_utf8: b"m{\"\xff\"=\"v\"} 1\n" => r#"text format parsing error in line 1: invalid label name "\xff""#;
+        utf8_comment_empty_name: "# HELP \"\" x\n" => r#"text format parsing error in line 1: invalid metric name """#;
+        utf8_comment_name_glued: "# TYPE \"a\"gauge\n" => "text format parsing error in line 1: invalid metric name in comment";
+        utf8_comment_name_only: "# TYPE \"a.b\"\na 1\n" => "a Untyped\n  {} 1.0\n";
+        utf8_quoted_reserved: "m{\"__name__\"=\"x\"} 1\n" => r#"text format parsing error in line 1: label name "__name__" is reserved"#;
+        utf8_quoted_duplicate: "m{a=\"x\",\"a\"=\"y\"} 1\n" => r#"text format parsing error in line 1: duplicate label names for metric "m""#;
+        utf8_eof_after_quote: "{\"a\"" => "text format parsing error in line 1: unexpected end of input stream";
+        utf8_eof_in_quote: "\"a" => "text format parsing error in line 1: unexpected end of input stream";
+        utf8_eof_after_comment_name: "# HELP \"a\"" => "text format parsing error in line 1: unexpected end of input stream";
+        utf8_value_after_braces_not_labels: "{\"a\"}{b=\"c\"} 1\n" => r#"text format parsing error in line 1: expected float as value, got "{b=\"c\"}""#;
+        utf8_legacy_label_then_quote: "m{a\"b\"=\"v\"} 1\n" => r#"text format parsing error in line 1: expected '=' after label name, found '"'"#;
+    }
+
+    // Without the flag the same lines fail exactly as the Go Pushgateway 1.5.1 fails.
+    cases! {
+        legacy_rejects_braced_name: "{\"my.metric\"} 1\n" => "text format parsing error in line 1: invalid metric name";
+        legacy_rejects_quoted_name: "\"a\" 1\n" => "text format parsing error in line 1: invalid metric name";
+        legacy_rejects_quoted_label: "m{\"a.b\"=\"v\"} 1\n" => r#"text format parsing error in line 1: invalid label name for metric "m""#;
+        legacy_rejects_quoted_comment_name: "# HELP \"a\" x\n" => "text format parsing error in line 1: invalid metric name in comment";
+    }
+
+    #[test]
+    fn utf8_names_borrow_the_body_unless_unescaped() {
+        let body = b"{\"a.b\", \"c.d\"=\"v\"} 1\n{\"e\\\"f\"} 2\n";
+        let f = parse_with(body, NameValidation::Utf8).unwrap();
+        assert!(matches!(f[0].name, Cow::Borrowed("a.b")));
+        assert!(matches!(f[0].metrics[0].labels[0].name, Cow::Borrowed("c.d")));
+        assert!(matches!(&f[1].name, Cow::Owned(n) if n == "e\"f"));
+    }
+
     #[test]
     fn error_fields() {
         let e = parse(b"a 1\nb 0x10\n").unwrap_err();
@@ -1408,6 +1713,18 @@ mod tests {
         #[test]
         fn matches_oracle_on_fragments(body in fragment_body()) {
             assert_matches_oracle(&body);
+        }
+
+        #[test]
+        fn utf8_mode_accepts_what_legacy_accepts(body in prop::collection::vec(
+            prop::sample::select([FRAGMENTS, &["{\"", "\"", "\"a.b\"", "{\"x.y\","]].concat()),
+            0..40,
+        )) {
+            let body = body.concat().into_bytes();
+            let utf8 = outcome(&parse_with(&body, NameValidation::Utf8));
+            if let Ok(legacy) = parse(&body) {
+                prop_assert_eq!(describe(&legacy), utf8);
+            };
         }
 
         #[test]

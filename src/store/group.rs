@@ -4,12 +4,21 @@
 //! the text exposition bytes of each series, rendered once when pushed so a
 //! scrape is mostly copying. A stored family is immutable once built and
 //! shared with scrapes through `Arc`.
+//!
+//! Names outside the legacy character set (UTF-8 names, spec 3.6) are
+//! written as the scrape's `escaping=` scheme says (spec 4.3 "Latest"): the
+//! stored text of a family holding any is rendered with the default scheme
+//! (`underscores`), and scrapes with another scheme render it again; a
+//! family of legacy names has one text for every scheme.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::expfmt::escape::{
+    escape_for_scrape, escape_label_for_scrape, is_legacy_label_name, is_legacy_name, Escaping,
+};
 use crate::expfmt::{MetricType, Value};
 use crate::gofmt::push_expfmt_float;
 use crate::grouping::GroupingKey;
@@ -193,6 +202,10 @@ pub struct StoredFamily {
     offsets: Box<[u32]>,
     /// `fingerprints[i]` identifies `series[i]` store-wide (see `index::fingerprint`).
     fingerprints: Box<[u64]>,
+    /// The name and every label name are legacy: `text` is what every
+    /// escaping scheme writes. Otherwise `text` is written with
+    /// [`Escaping::Underscores`], the default.
+    legacy_names: bool,
 }
 
 impl StoredFamily {
@@ -205,11 +218,19 @@ impl StoredFamily {
         pushed_at: SystemTime,
     ) -> StoredFamily {
         series.sort_by(StoredSeries::go_cmp);
+        let legacy_names = is_legacy_name(name.as_bytes())
+            && series
+                .iter()
+                .all(|s| s.labels.iter().all(|(n, _)| is_legacy_label_name(n.as_bytes())));
         let mut text = Vec::with_capacity(series.len() * (name.len() + 48));
         let mut offsets = Vec::with_capacity(series.len() + 1);
         for s in &series {
             offsets.push(text.len() as u32);
-            render_series(&mut text, &name, s);
+            if legacy_names {
+                render_series(&mut text, &name, s);
+            } else {
+                render_series_as(&mut text, &name, s, Escaping::Underscores);
+            }
         }
         offsets.push(text.len() as u32);
         let fingerprints = series.iter().map(|s| fingerprint(&name, &s.labels)).collect();
@@ -222,7 +243,20 @@ impl StoredFamily {
             text: text.into_boxed_slice(),
             offsets: offsets.into_boxed_slice(),
             fingerprints,
+            legacy_names,
         }
+    }
+
+    /// Whether [`StoredFamily::text`] is what a scrape with `escaping`
+    /// writes: always for legacy names, else only for the default scheme.
+    pub fn has_text_for(&self, escaping: Escaping) -> bool {
+        self.legacy_names || escaping == Escaping::Underscores
+    }
+
+    /// Whether the name and every label name are legacy (written as they are
+    /// by every escaping scheme).
+    pub fn has_legacy_names(&self) -> bool {
+        self.legacy_names
     }
 
     /// Store-wide identities of the series, in series order (computed once).
@@ -313,17 +347,51 @@ pub fn push_escaped_label_value(out: &mut Vec<u8>, v: &str) {
     }
 }
 
+/// Appends a metric name as a scrape with `escaping` writes it
+/// (prometheus/common `writeName` after `EscapeMetricFamily`): a legacy name
+/// as it is; any other quoted (with label-value escapes) for
+/// [`Escaping::AllowUtf8`], else escaped.
+pub fn push_name(out: &mut Vec<u8>, name: &str, escaping: Escaping) {
+    if escaping == Escaping::AllowUtf8 && !is_legacy_name(name.as_bytes()) {
+        out.push(b'"');
+        push_escaped_label_value(out, name);
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(escape_for_scrape(name, escaping).as_bytes());
+    }
+}
+
 /// Appends a family's `# HELP` (if any) and `# TYPE` lines in text format 0.0.4.
 pub fn push_family_header(out: &mut Vec<u8>, name: &str, help: Option<&str>, typ: MetricType) {
+    push_header(out, |out| out.extend_from_slice(name.as_bytes()), help, typ);
+}
+
+/// [`push_family_header`] with the name written for `escaping` (see [`push_name`]).
+pub fn push_family_header_as(
+    out: &mut Vec<u8>,
+    name: &str,
+    help: Option<&str>,
+    typ: MetricType,
+    escaping: Escaping,
+) {
+    push_header(out, |out| push_name(out, name, escaping), help, typ);
+}
+
+fn push_header(
+    out: &mut Vec<u8>,
+    name: impl Fn(&mut Vec<u8>),
+    help: Option<&str>,
+    typ: MetricType,
+) {
     if let Some(help) = help {
         out.extend_from_slice(b"# HELP ");
-        out.extend_from_slice(name.as_bytes());
+        name(out);
         out.push(b' ');
         push_escaped_help(out, help);
         out.push(b'\n');
     }
     out.extend_from_slice(b"# TYPE ");
-    out.extend_from_slice(name.as_bytes());
+    name(out);
     out.push(b' ');
     out.extend_from_slice(typ.as_text().as_bytes());
     out.push(b'\n');
@@ -340,31 +408,51 @@ pub fn push_escaped_help(out: &mut Vec<u8>, v: &str) {
     }
 }
 
+/// How a sample line writes its names: as they are, or quoted where they
+/// are not legacy (the `allow-utf-8` syntax).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Names {
+    Raw,
+    Quoted,
+}
+
 fn push_sample(
     out: &mut Vec<u8>,
-    name: &str,
+    (name, names): (&str, Names),
     suffix: &str,
     labels: &Labels,
     extra: Option<(&str, f64)>,
     value: f64,
 ) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(suffix.as_bytes());
-    if !labels.is_empty() || extra.is_some() {
-        out.push(b'{');
-        for (i, (n, v)) in labels.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
+    // text_create.go: a name that is not legacy goes first inside the braces.
+    let braced = names == Names::Quoted && !is_legacy_name(name.as_bytes());
+    if braced {
+        out.extend_from_slice(b"{\"");
+        push_escaped_label_value(out, name);
+        out.extend_from_slice(suffix.as_bytes());
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(suffix.as_bytes());
+    }
+    if braced || !labels.is_empty() || extra.is_some() {
+        let mut sep = if braced { b',' } else { b'{' };
+        for (n, v) in labels.iter() {
+            out.push(sep);
+            sep = b',';
+            if names == Names::Quoted && !is_legacy_label_name(n.as_bytes()) {
+                out.push(b'"');
+                push_escaped_label_value(out, n);
+                out.push(b'"');
+            } else {
+                out.extend_from_slice(n.as_bytes());
             }
-            out.extend_from_slice(n.as_bytes());
             out.extend_from_slice(b"=\"");
             push_escaped_label_value(out, v);
             out.push(b'"');
         }
         if let Some((n, v)) = extra {
-            if !labels.is_empty() {
-                out.push(b',');
-            }
+            out.push(sep);
             out.extend_from_slice(n.as_bytes());
             out.extend_from_slice(b"=\"");
             push_expfmt_float(out, v);
@@ -377,28 +465,50 @@ fn push_sample(
     out.push(b'\n');
 }
 
-/// Appends the text exposition lines of one series (spec 4.3).
+/// Appends the text exposition lines of one series (spec 4.3), names
+/// written as they are.
 pub fn render_series(out: &mut Vec<u8>, name: &str, s: &StoredSeries) {
-    match &s.value {
-        Value::Simple(v) => push_sample(out, name, "", &s.labels, None, *v),
+    render_lines(out, (name, Names::Raw), &s.labels, &s.value);
+}
+
+/// Appends the text exposition lines of one series with its names as a
+/// scrape with `escaping` writes them (see [`push_name`]).
+pub fn render_series_as(out: &mut Vec<u8>, name: &str, s: &StoredSeries, escaping: Escaping) {
+    if escaping == Escaping::AllowUtf8 {
+        return render_lines(out, (name, Names::Quoted), &s.labels, &s.value);
+    }
+    let name = escape_for_scrape(name, escaping);
+    if s.labels.iter().all(|(n, _)| is_legacy_label_name(n.as_bytes())) {
+        return render_lines(out, (&name, Names::Raw), &s.labels, &s.value);
+    }
+    // Go escapes the names in place: label order stays the stored one.
+    let escaped: Vec<_> =
+        s.labels.iter().map(|(n, v)| (escape_label_for_scrape(n, escaping), v)).collect();
+    let labels = Labels::from_sorted(escaped.iter().map(|(n, v)| (&**n, *v)));
+    render_lines(out, (&name, Names::Raw), &labels, &s.value);
+}
+
+fn render_lines(out: &mut Vec<u8>, name: (&str, Names), labels: &Labels, value: &Value) {
+    match value {
+        Value::Simple(v) => push_sample(out, name, "", labels, None, *v),
         Value::Summary { count, sum, quantiles } => {
             for (q, v) in quantiles {
-                push_sample(out, name, "", &s.labels, Some(("quantile", *q)), *v);
+                push_sample(out, name, "", labels, Some(("quantile", *q)), *v);
             }
-            push_sample(out, name, "_sum", &s.labels, None, *sum);
-            push_sample(out, name, "_count", &s.labels, None, *count as f64);
+            push_sample(out, name, "_sum", labels, None, *sum);
+            push_sample(out, name, "_count", labels, None, *count as f64);
         }
         Value::Histogram { count, sum, buckets } => {
             for (le, c) in buckets {
-                push_sample(out, name, "_bucket", &s.labels, Some(("le", *le)), *c as f64);
+                push_sample(out, name, "_bucket", labels, Some(("le", *le)), *c as f64);
             }
             // Go's text encoder appends the +Inf bucket when it is missing.
             if !buckets.iter().any(|(le, _)| *le == f64::INFINITY) {
                 let inf = Some(("le", f64::INFINITY));
-                push_sample(out, name, "_bucket", &s.labels, inf, *count as f64);
+                push_sample(out, name, "_bucket", labels, inf, *count as f64);
             }
-            push_sample(out, name, "_sum", &s.labels, None, *sum);
-            push_sample(out, name, "_count", &s.labels, None, *count as f64);
+            push_sample(out, name, "_sum", labels, None, *sum);
+            push_sample(out, name, "_count", labels, None, *count as f64);
         }
     }
 }
@@ -449,6 +559,87 @@ mod tests {
         let mut out = Vec::new();
         push_escaped_label_value(&mut out, "a\"b\\c\nd");
         assert_eq!(out, b"a\\\"b\\\\c\\nd");
+    }
+
+    fn lines(name: &str, s: &StoredSeries, escaping: Escaping) -> String {
+        let mut out = Vec::new();
+        render_series_as(&mut out, name, s, escaping);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn utf8_names_per_escaping_scheme() {
+        let s = series(&[("a.b", "x"), ("job", "j")], Value::Simple(1.0));
+        let cases = [
+            (Escaping::AllowUtf8, "{\"my.metric\",\"a.b\"=\"x\",job=\"j\"} 1\n"),
+            (Escaping::Underscores, "my_metric{a_b=\"x\",job=\"j\"} 1\n"),
+            (Escaping::Dots, "my_dot_metric{a_dot_b=\"x\",job=\"j\"} 1\n"),
+            (Escaping::Values, "U__my_2e_metric{U__a_2e_b=\"x\",job=\"j\"} 1\n"),
+        ];
+        for (escaping, want) in cases {
+            assert_eq!(lines("my.metric", &s, escaping), want, "{escaping:?}");
+        }
+        let bare = series(&[], Value::Summary { count: 1, sum: 2.0, quantiles: vec![(0.5, 3.0)] });
+        assert_eq!(
+            lines("s\"x", &bare, Escaping::AllowUtf8),
+            "{\"s\\\"x\",quantile=\"0.5\"} 3\n{\"s\\\"x_sum\"} 2\n{\"s\\\"x_count\"} 1\n"
+        );
+        // A legacy metric name with a UTF-8 label: only the label is quoted.
+        assert_eq!(lines("m", &s, Escaping::AllowUtf8), "m{\"a.b\"=\"x\",job=\"j\"} 1\n");
+        let mut header = Vec::new();
+        push_family_header_as(
+            &mut header,
+            "my.metric",
+            Some("h"),
+            MetricType::Gauge,
+            Escaping::AllowUtf8,
+        );
+        assert_eq!(header, b"# HELP \"my.metric\" h\n# TYPE \"my.metric\" gauge\n");
+    }
+
+    #[test]
+    fn stored_text_is_the_default_scheme_for_utf8_names() {
+        let at = SystemTime::UNIX_EPOCH;
+        let utf8 = series(&[("a.b", "x")], Value::Simple(1.0));
+        let f = StoredFamily::new("m".into(), None, MetricType::Gauge, vec![utf8], at);
+        assert_eq!(f.text(), b"m{a_b=\"x\"} 1\n");
+        assert!(f.has_text_for(Escaping::Underscores) && !f.has_text_for(Escaping::AllowUtf8));
+        let legacy = series(&[("a_b", "x")], Value::Simple(1.0));
+        let f = StoredFamily::new("m:x".into(), None, MetricType::Gauge, vec![legacy], at);
+        assert!(f.has_legacy_names() && f.has_text_for(Escaping::Values));
+        // A colon is legal in metric names only (Go would write `a:b=` here).
+        let colon = series(&[("a:b", "x")], Value::Simple(1.0));
+        let f = StoredFamily::new("m".into(), None, MetricType::Gauge, vec![colon.clone()], at);
+        assert_eq!(f.text(), b"m{a_b=\"x\"} 1\n");
+        assert_eq!(lines("m", &colon, Escaping::AllowUtf8), "m{\"a:b\"=\"x\"} 1\n");
+    }
+
+    proptest::proptest! {
+        /// Quoted output parses back to the same names and values.
+        #[test]
+        fn allow_utf8_lines_parse_back(
+            name in "\\PC{1,8}",
+            labels in proptest::collection::btree_map("\\PC{1,6}", "\\PC{0,6}", 0..4),
+        ) {
+            use crate::expfmt::{escape::NameValidation, text};
+            let labels: Vec<(&str, &str)> = labels
+                .iter()
+                .filter(|(n, _)| !n.starts_with("__") && *n != "quantile" && *n != "le")
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            let s = series(&labels, Value::Simple(2.0));
+            let mut out = Vec::new();
+            push_family_header_as(&mut out, &name, Some("help"), MetricType::Gauge, Escaping::AllowUtf8);
+            render_series_as(&mut out, &name, &s, Escaping::AllowUtf8);
+            let parsed = text::parse_with(&out, NameValidation::Utf8)
+                .map_err(|e| format!("{e}\n{}", String::from_utf8_lossy(&out)));
+            let parsed = parsed.unwrap();
+            proptest::prop_assert_eq!(parsed.len(), 1);
+            proptest::prop_assert_eq!(&*parsed[0].name, name.as_str());
+            let got: Vec<(&str, &str)> =
+                parsed[0].metrics[0].labels.iter().map(|l| (&*l.name, &*l.value)).collect();
+            proptest::prop_assert_eq!(got, labels);
+        }
     }
 
     #[test]

@@ -9,9 +9,9 @@
 use std::collections::HashSet;
 use std::time::SystemTime;
 
+use crate::expfmt::escape::NameValidation;
 use crate::expfmt::{Family, MetricType, Value};
 use crate::gofmt::{go_float_string, quote};
-use crate::grouping::path::is_valid_label_name;
 use crate::grouping::GroupingKey;
 use crate::store::group::{Labels, StoredFamily, StoredSeries, PUSH_FAILURE_TIME, PUSH_TIME};
 
@@ -34,12 +34,26 @@ pub struct PreparedPush {
     pub ttl: Option<std::time::Duration>,
 }
 
-/// Sanitises `families` for `key` and runs the push-local checks.
+/// Sanitises `families` for `key` and runs the push-local checks, with
+/// legacy label names (see [`prepare_with`]).
 pub fn prepare(
     key: GroupingKey,
     replace: bool,
     families: Vec<Family<'_>>,
     received: SystemTime,
+) -> PreparedPush {
+    prepare_with(key, replace, families, received, NameValidation::Legacy)
+}
+
+/// [`prepare`] with the scheme label names are checked by: legacy, or any
+/// UTF-8 with `--push.enable-utf8-names` (spec 3.6); `__`-prefixed names are
+/// refused by both.
+pub fn prepare_with(
+    key: GroupingKey,
+    replace: bool,
+    families: Vec<Family<'_>>,
+    received: SystemTime,
+    names: NameValidation,
 ) -> PreparedPush {
     let mut has_timestamps = false;
     let mut errors = Vec::new();
@@ -71,7 +85,7 @@ pub fn prepare(
                 raw_value: m.raw_value.map(Box::from),
             };
             // Text-format names are valid by construction; protobuf ones need checking.
-            let invalid = |n: &str| n.starts_with("__") || !is_valid_label_name(n.as_bytes());
+            let invalid = |n: &str| n.starts_with("__") || !names.is_valid_label_name(n.as_bytes());
             if let Some((bad, _)) = s.labels.iter().find(|(n, _)| invalid(n)) {
                 errors.push(format!(
                     "collected metric {} {} has a label with an invalid name: {bad}",
@@ -198,6 +212,22 @@ mod tests {
     fn reserved_label_names_are_errors() {
         let p = prep(GroupingKey::new("j", []), "m{__x=\"1\"} 1\n");
         assert!(p.errors[0].contains("has a label with an invalid name: __x"));
+    }
+
+    #[test]
+    fn utf8_label_names_need_the_flag() {
+        let body = b"{\"m.x\", \"a.b\"=\"1\"} 1\n";
+        let fams = || text::parse_with(body, NameValidation::Utf8).unwrap();
+        let key = || GroupingKey::new("j", []);
+        let p = prepare_with(key(), true, fams(), SystemTime::UNIX_EPOCH, NameValidation::Utf8);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(p.families[0].series[0].labels.get("a.b"), Some("1"));
+        // The same families checked as protobuf ones are without the flag.
+        let p = prepare(key(), true, fams(), SystemTime::UNIX_EPOCH);
+        assert!(p.errors[0].ends_with("has a label with an invalid name: a.b"), "{:?}", p.errors);
+        let reserved = text::parse_with(b"m{\"__a.b\"=\"1\"} 1\n", NameValidation::Utf8).unwrap();
+        let p = prepare_with(key(), true, reserved, SystemTime::UNIX_EPOCH, NameValidation::Utf8);
+        assert!(p.errors[0].ends_with("invalid name: __a.b"), "{:?}", p.errors);
     }
 
     #[test]

@@ -9,7 +9,9 @@
 use std::io::Write as _;
 use std::time::SystemTime;
 
-use crate::grouping::{base64, GroupingKey};
+use crate::expfmt::escape::NameValidation;
+use crate::grouping::path::format_push_path_with;
+use crate::grouping::GroupingKey;
 use crate::http::router::UiPage;
 use crate::store::group::{StoredFamily, PUSH_FAILURE_TIME, PUSH_TIME};
 use crate::store::GroupView;
@@ -47,7 +49,7 @@ pub fn render_metrics_tab(
         push_pager(out, &page, &query.filter);
         out.extend_from_slice(b"<div class=\"groups\">");
         for g in &matching[page.start..page.end] {
-            push_group(out, ctx.now, g);
+            push_group(out, ctx, g);
         }
         out.extend_from_slice(b"</div>");
         push_pager(out, &page, &query.filter);
@@ -151,22 +153,16 @@ fn display_labels(key: &GroupingKey) -> Vec<(&str, &str, &'static str)> {
 }
 
 /// The DELETE path of a group relative to the page, every value base64url
-/// (spec 1.3/1.7; one trailing `=` so an empty value is `=`, not `//`).
-pub fn delete_path(key: &GroupingKey) -> String {
-    let mut p = format!("metrics/job@base64/{}=", base64::encode(key.job().as_bytes()));
-    for (n, v) in key.labels().iter().filter(|(n, _)| n != "job") {
-        p.push('/');
-        p.push_str(n);
-        p.push_str("@base64/");
-        p.push_str(&base64::encode(v.as_bytes()));
-        p.push('=');
-    }
-    p
+/// (spec 1.3/1.7; one trailing `=` so an empty value is `=`, not `//`), and
+/// label names `U__`-escaped where the server's name rules need it.
+pub fn delete_path(key: &GroupingKey, names: NameValidation) -> String {
+    format!("metrics{}", format_push_path_with(key, names))
 }
 
 /// One group's panel: badges, push times, Delete button; its families inside.
-fn push_group(out: &mut Vec<u8>, now: SystemTime, g: &GroupView) {
-    let id = delete_path(&g.key);
+fn push_group(out: &mut Vec<u8>, ctx: &Context<'_>, g: &GroupView) {
+    let now = ctx.now;
+    let id = delete_path(&g.key, ctx.names);
     let labels = display_labels(&g.key);
     out.extend_from_slice(b"<details class=\"group\" data-id=\"");
     push_escaped(out, &id);
@@ -281,7 +277,7 @@ mod tests {
                 "job/with?odd=chars",
                 labels.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
             );
-            let path = delete_path(&key);
+            let path = delete_path(&key, NameValidation::Legacy);
             assert!(
                 path.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_=@/".contains(&b)),
                 "{path}"
@@ -291,5 +287,25 @@ mod tests {
             let parsed = parse_push_path(job.as_bytes(), true, labels.as_bytes()).unwrap();
             assert_eq!(parsed, key, "{path}");
         }
+    }
+
+    #[test]
+    fn delete_path_escapes_utf8_label_names() {
+        let key = GroupingKey::new(
+            "j",
+            [("a.b", "v"), ("U__x", "w")].map(|(n, v)| (n.to_owned(), v.to_owned())),
+        );
+        let path = delete_path(&key, NameValidation::Utf8);
+        assert!(path.contains("/U__a_2e_b@base64/"), "{path}");
+        let rest = path.strip_prefix("metrics/job@base64/").unwrap();
+        let (job, labels) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let parsed = crate::grouping::parse_push_path_with(
+            job.as_bytes(),
+            true,
+            labels.as_bytes(),
+            NameValidation::Utf8,
+        )
+        .unwrap();
+        assert_eq!(parsed, key, "{path}");
     }
 }

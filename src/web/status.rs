@@ -68,7 +68,12 @@ mod tests {
         .into_iter()
         .collect();
         let now = SystemTime::now();
-        let ctx = Context { base: ".", admin: false, now };
+        let ctx = Context {
+            base: ".",
+            admin: false,
+            now,
+            names: crate::expfmt::escape::NameValidation::Legacy,
+        };
         let mut out = Vec::new();
         render_status_tab(&mut out, &ctx, now, 2, &flags);
         let page = String::from_utf8(out).unwrap();

@@ -10,5 +10,6 @@ mod hostile;
 mod persist;
 mod push;
 mod scrape;
+mod utf8;
 mod util;
 mod web;
