@@ -78,7 +78,9 @@
 //! Exemplars (` # {labels} value [timestamp]`, allowed on counter `_total` and
 //! histogram/gaugehistogram `_bucket` samples only) are parsed and validated
 //! (label syntax, at most 128 characters of label names and values, number,
-//! timestamp) but not stored: the model has no place for them yet.
+//! timestamp) and kept as protobuf value bytes of their series
+//! ([`Metric::raw_value`], see `exemplar`), as a protobuf push would carry
+//! them; timestamps to the millisecond.
 //!
 //! Timestamps become [`Metric::timestamp_ms`] as Prometheus computes them
 //! (`int64(seconds * 1000)`: truncated toward zero), so the store rejects
@@ -95,6 +97,7 @@ use super::family::{Family, Label, Metric, MetricType, Value};
 use super::text::{go_f64_to_u64, parse_go_float};
 use crate::gofmt::quote;
 
+mod exemplar;
 #[cfg(test)]
 mod tests;
 
@@ -409,6 +412,8 @@ struct Group {
     /// Last line of the group.
     line: u32,
     hist: HistState,
+    /// Encoded exemplars of the group's buckets, by bucket index.
+    exemplars: Vec<(usize, Vec<u8>)>,
 }
 
 /// The OpenMetrics family being read.
@@ -453,7 +458,8 @@ struct Sample<'buf> {
     name: &'buf str,
     value: f64,
     timestamp_ms: Option<i64>,
-    exemplar: bool,
+    /// The encoded `Exemplar` message, if the line has one.
+    exemplar: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Copy)]
@@ -723,6 +729,7 @@ impl<'buf> Parser<'buf> {
     /// Finishes the current family: its last series, then its model families.
     fn close(&mut self) -> Result<(), Fail> {
         let group = std::mem::take(&mut self.cur.group);
+        self.keep_exemplars(&group);
         finish_group(&self.cur, group)?;
         if let Some(f) = self.cur.main.take() {
             self.out.push(f);
@@ -745,7 +752,7 @@ impl<'buf> Parser<'buf> {
         };
         let typ = self.cur.typ;
         self.cur.sampled = true;
-        if s.exemplar && !matches!(role, Role::Total | Role::Bucket) {
+        if s.exemplar.is_some() && !matches!(role, Role::Total | Role::Bucket) {
             return Err(Fail::new(ErrorKind::ExemplarNotAllowed, quote(s.name.as_bytes())));
         }
 
@@ -786,6 +793,7 @@ impl<'buf> Parser<'buf> {
             let new_series = self.cur.group.hash != Some(hash);
             if new_series || self.cur.group.timestamp_ms != s.timestamp_ms {
                 let prev = std::mem::take(&mut self.cur.group);
+                self.keep_exemplars(&prev);
                 finish_group(&self.cur, prev)?;
                 if new_series && !self.groups.insert(hash) {
                     return Err(interleaved(self.cur.name, &labels, special_pos));
@@ -807,6 +815,11 @@ impl<'buf> Parser<'buf> {
                     return Err(bad_value("must not be negative or NaN"));
                 }
                 self.push_simple(false, s.name, labels, v, s.timestamp_ms);
+                if let Some(e) = &s.exemplar {
+                    if let Some(m) = self.cur.main.as_mut().and_then(|f| f.metrics.last_mut()) {
+                        m.raw_value = Some(Cow::Owned(exemplar::counter(v, e)));
+                    }
+                }
             }
             Role::Created => self.push_simple(true, s.name, labels, v, s.timestamp_ms),
             Role::Info => {
@@ -893,12 +906,32 @@ impl<'buf> Parser<'buf> {
                 if le == f64::INFINITY {
                     h.inf = Some(v);
                 }
+                let mut at = None;
                 if let Value::Histogram { buckets, .. } = &mut m.value {
+                    at = Some(buckets.len());
                     buckets.push((le, go_f64_to_u64(v)));
+                }
+                if let (Some(at), Some(e)) = (at, s.exemplar) {
+                    self.cur.group.exemplars.push((at, e));
                 }
             }
         }
         Ok(())
+    }
+
+    /// Gives a finished histogram series with bucket exemplars the value
+    /// bytes that carry them (see [`exemplar`]).
+    fn keep_exemplars(&mut self, group: &Group) {
+        if group.exemplars.is_empty() {
+            return;
+        }
+        let Some(m) = group.metric.and_then(|i| self.cur.main.as_mut()?.metrics.get_mut(i)) else {
+            return;
+        };
+        if let Value::Histogram { count, sum, buckets } = &m.value {
+            m.raw_value =
+                Some(Cow::Owned(exemplar::histogram(*count, *sum, buckets, &group.exemplars)));
+        }
     }
 
     /// Appends a simple-valued series to the main or `_created` model family.
@@ -1117,7 +1150,7 @@ fn parse_sample<'buf>(s: &'buf str, labels: &mut Labels<'buf>) -> Result<Sample<
         .ok_or_else(|| Fail::new(ErrorKind::InvalidValue, quote(&b[i..vend])))?;
     i = vend;
     let mut timestamp_ms = None;
-    let mut exemplar = false;
+    let mut exemplar = None;
     if i < b.len() {
         i += 1;
         if !b[i..].starts_with(b"# ") {
@@ -1132,30 +1165,28 @@ fn parse_sample<'buf>(s: &'buf str, labels: &mut Labels<'buf>) -> Result<Sample<
             }
         }
         if i < b.len() {
-            parse_exemplar(s, i + 2)?;
-            exemplar = true;
+            exemplar = Some(parse_exemplar(s, i + 2)?);
         }
     }
     Ok(Sample { name, value, timestamp_ms, exemplar })
 }
 
 /// The exemplar after ` # ` (at `i`): `{labels} value [timestamp]` to the
-/// end of the line. Validated, not kept.
-fn parse_exemplar(s: &str, mut i: usize) -> Result<(), Fail> {
+/// end of the line, encoded as an `Exemplar` message.
+fn parse_exemplar(s: &str, mut i: usize) -> Result<Vec<u8>, Fail> {
     let b = s.as_bytes();
     if b.get(i) != Some(&b'{') {
         return Err(unexpected("'{' starting the exemplar labels", s, i));
     }
-    let mut names: SmallVec<[&str; 8]> = SmallVec::new();
+    let mut labels: SmallVec<[(&str, Cow<'_, str>); 4]> = SmallVec::new();
     let mut chars = 0usize;
     i = scan_labels(s, i, |lname, raw, escaped| {
-        if names.contains(&lname) {
+        if labels.iter().any(|(n, _)| *n == lname) {
             return Err(Fail::new(ErrorKind::DuplicateLabelName, q(lname)));
         }
-        names.push(lname);
-        let value_chars =
-            if escaped { unescape_owned(raw).chars().count() } else { raw.chars().count() };
-        chars += lname.len() + value_chars;
+        let value = if escaped { Cow::Owned(unescape_owned(raw)) } else { Cow::Borrowed(raw) };
+        chars += lname.len() + value.chars().count();
+        labels.push((lname, value));
         Ok(())
     })?;
     if chars > 128 {
@@ -1166,18 +1197,19 @@ fn parse_exemplar(s: &str, mut i: usize) -> Result<(), Fail> {
     }
     i += 1;
     let vend = token_end(b, i);
-    parse_go_float(&b[i..vend])
+    let value = parse_go_float(&b[i..vend])
         .ok_or_else(|| Fail::new(ErrorKind::InvalidExemplarValue, quote(&b[i..vend])))?;
     i = vend;
+    let mut timestamp_ms = None;
     if i < b.len() {
         i += 1;
         let tend = token_end(b, i);
-        parse_timestamp(&b[i..tend])?;
+        timestamp_ms = Some(parse_timestamp(&b[i..tend])?);
         if tend < b.len() {
             return Err(unexpected("end of line after exemplar timestamp", s, tend));
         }
     }
-    Ok(())
+    Ok(exemplar::encode(&labels, value, timestamp_ms))
 }
 
 /// A label set starting with the `{` at `i`; calls `each(name, raw value,

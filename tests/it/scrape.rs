@@ -214,3 +214,52 @@ fn openmetrics_scrape_shows_pushed_exemplars_and_created_timestamps() {
     assert!(plain.contains("rpc_total{instance=\"\",job=\"om\"} 17\n"), "{plain}");
     assert!(!plain.contains("trace_id") && !plain.contains("rpc_created"), "{plain}");
 }
+
+#[test]
+fn openmetrics_pushed_exemplars_come_back_in_openmetrics_and_protobuf_scrapes() {
+    let body = "# TYPE rpc counter\n\
+                rpc_total 4 # {trace_id=\"t-1\"} 1.25 1700000000.5\n\
+                # TYPE lat histogram\n\
+                lat_bucket{le=\"0.5\"} 1\n\
+                lat_bucket{le=\"+Inf\"} 2 # {trace_id=\"t-2\"} 3\n\
+                lat_count 2\n\
+                lat_sum 3.5\n\
+                # EOF\n";
+    let s = Server::start(&["--runtime.openmetrics-scrape"]);
+    let ct = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    let r = s.req_with("PUT", "/metrics/job/ex", body.as_bytes(), &[("Content-Type", ct)]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let om = s
+        .req_with(
+            "GET",
+            "/metrics",
+            b"",
+            &[("Accept", "application/openmetrics-text;version=1.0.0")],
+        )
+        .text();
+    assert!(
+        om.contains(
+            "rpc_total{instance=\"\",job=\"ex\"} 4 # {trace_id=\"t-1\"} 1.25 1.7000000005e+09\n"
+        ),
+        "{om}"
+    );
+    assert!(
+        om.contains("lat_bucket{instance=\"\",job=\"ex\",le=\"+Inf\"} 2 # {trace_id=\"t-2\"} 3\n"),
+        "{om}"
+    );
+    assert!(om.contains("lat_bucket{instance=\"\",job=\"ex\",le=\"0.5\"} 1\n"), "{om}");
+    if let Err(e) = pushgate::expfmt::openmetrics::parse(om.as_bytes()) {
+        panic!("{e}\n{om}");
+    }
+    let pb = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited";
+    let proto = s.req_with("GET", "/metrics", b"", &[("Accept", pb)]).body;
+    assert!(proto.windows(3).any(|w| w == b"t-1") && proto.windows(3).any(|w| w == b"t-2"));
+    let fams = pushgate::expfmt::proto::parse(&proto).unwrap();
+    assert!(fams.iter().any(|f| f.name == "lat"));
+    // Text 0.0.4 is unchanged by them.
+    let text = s.scrape();
+    assert!(
+        text.contains("rpc_total{instance=\"\",job=\"ex\"} 4\n") && !text.contains("t-1"),
+        "{text}"
+    );
+}

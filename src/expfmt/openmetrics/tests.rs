@@ -442,9 +442,69 @@ fn tokens_borrow_the_body_unless_unescaped() {
     let f = parse(PY_OM.as_bytes()).unwrap();
     assert!(matches!(f[0].name, Cow::Borrowed("job_runs_total")));
     assert!(matches!(f[1].name, Cow::Borrowed("job_runs_created")));
-    assert!(f
+    assert!(f.iter().all(|f| f.problems.is_empty()));
+    // Only series with an exemplar carry value bytes (see `exemplars_are_kept`).
+    let with_raw: Vec<String> = f
         .iter()
-        .all(|f| f.problems.is_empty() && f.metrics.iter().all(|m| m.raw_value.is_none())));
+        .flat_map(|f| {
+            f.metrics
+                .iter()
+                .filter(|m| m.raw_value.is_some())
+                .map(|m| format!("{}{:?}", f.name, m.labels))
+        })
+        .collect();
+    assert_eq!(with_raw.len(), 2, "{with_raw:?}");
+}
+
+/// Exemplars become protobuf value bytes that decode to the same value and
+/// carry the exemplar: a protobuf scrape re-emits them, an OpenMetrics
+/// scrape shows them again.
+#[test]
+fn exemplars_are_kept() {
+    use crate::render::openmetrics::{extras, Exemplar};
+    let f = parse(PY_OM.as_bytes()).unwrap();
+    let runs = f.iter().find(|f| f.name == "job_runs_total").unwrap();
+    let fast = &runs.metrics[1];
+    let x = extras(MetricType::Counter, fast.raw_value.as_deref().unwrap());
+    assert_eq!(
+        x.counter,
+        Some(Exemplar {
+            labels: vec![("trace_id".into(), "abc123".into())],
+            value: 1.0,
+            timestamp: Some(1700000000.015),
+        })
+    );
+    assert!(runs.metrics[0].raw_value.is_none());
+    let hist = f.iter().find(|f| f.name == "job_duration_seconds").unwrap();
+    let y = hist.metrics.iter().find(|m| m.raw_value.is_some()).unwrap();
+    let x = extras(MetricType::Histogram, y.raw_value.as_deref().unwrap());
+    assert_eq!(x.buckets.len(), 4);
+    assert_eq!(x.buckets.iter().filter(|b| b.is_some()).count(), 1);
+    assert_eq!(x.buckets[2].as_ref().map(|e| e.value), Some(2.0));
+    // The bytes are what a protobuf push of the same series holds: the proto
+    // parser reads the same value from them.
+    let mut body = Vec::new();
+    let mut fam = Vec::new();
+    let put = |out: &mut Vec<u8>, field: u64, b: &[u8]| {
+        crate::expfmt::proto::wire::put_varint(out, field << 3 | 2);
+        crate::expfmt::proto::wire::put_varint(out, b.len() as u64);
+        out.extend_from_slice(b);
+    };
+    put(&mut fam, 1, b"job_duration_seconds");
+    fam.extend_from_slice(&[3 << 3, 4]); // type HISTOGRAM
+    let mut metric = Vec::new();
+    for l in &y.labels {
+        let mut pair = Vec::new();
+        put(&mut pair, 1, l.name.as_bytes());
+        put(&mut pair, 2, l.value.as_bytes());
+        put(&mut metric, 1, &pair);
+    }
+    metric.extend_from_slice(y.raw_value.as_deref().unwrap());
+    put(&mut fam, 4, &metric);
+    crate::expfmt::proto::wire::put_varint(&mut body, fam.len() as u64);
+    body.extend_from_slice(&fam);
+    let back = crate::expfmt::proto::parse(&body).unwrap();
+    assert_eq!(back[0].metrics[0].value, y.value);
 }
 
 #[test]
