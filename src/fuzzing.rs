@@ -140,10 +140,20 @@ pub fn openmetrics_parse(data: &[u8]) {
         SystemTime::UNIX_EPOCH,
     );
     let _ = shard.push(p);
+    let stored = shard.families();
     let mut out = Vec::new();
-    crate::render::render_text(&[], &shard.families(), true, &mut out)
-        .expect("a consistent store renders");
+    crate::render::render_text(&[], &stored, true, &mut out).expect("a consistent store renders");
     text::parse(&out).expect("a scrape must parse");
+    // Exemplars kept as value bytes must survive protobuf scrapes; the
+    // OpenMetrics rendering of them must not panic. (Its output is not
+    // always valid OpenMetrics: a histogram pushed without _count/_sum is
+    // stored with 0 for both, which OpenMetrics checks against +Inf.)
+    let merged = crate::render::merge(&[], &stored, true).expect("a consistent store merges");
+    let mut pb = Vec::new();
+    crate::render::write_protobuf(&merged, &mut pb);
+    crate::expfmt::proto::parse(&pb).expect("a protobuf scrape must parse");
+    let mut om = Vec::new();
+    crate::render::write_openmetrics(&merged, &mut om);
 }
 
 /// Push path end to end without the network: parse, sanitise, store, render.

@@ -14,7 +14,7 @@
 pub mod openmetrics;
 pub mod proto;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::expfmt::escape::{escape_for_scrape, escape_label_for_scrape, is_legacy_name, Escaping};
@@ -241,16 +241,49 @@ pub fn write_openmetrics(merged: &[Merged<'_>], out: &mut Vec<u8>) {
 /// (`allow-utf-8`) metric names.
 pub fn write_openmetrics_as(merged: &[Merged<'_>], escaping: Escaping, out: &mut Vec<u8>) {
     use crate::expfmt::MetricType;
-    for m in merged {
-        // As Go: the name is escaped first, then `_total` handled.
+    // The OpenMetrics family name of a merged family, and whether a counter
+    // without `_total` gets it appended. As Go: the name is escaped first,
+    // then `_total` handled.
+    let om_name = |m: &Merged<'_>| -> (String, bool) {
+        let written = escape_for_scrape(m.name, escaping).into_owned();
+        match (m.typ, written.strip_suffix("_total")) {
+            (MetricType::Counter, Some(base)) => (base.to_owned(), false),
+            (MetricType::Counter, None) => (written, true),
+            _ => (written, false),
+        }
+    };
+    // `foo_created` families stored next to a counter, summary or histogram
+    // `foo` (how OpenMetrics and prometheus_client text pushes arrive) are
+    // that family's `_created` samples: a separate `foo_created` family would
+    // clash with the sample name `foo` claims.
+    let claimed: HashSet<String> = merged
+        .iter()
+        .filter(|m| m.typ != MetricType::Gauge && m.typ != MetricType::Untyped)
+        .map(|m| om_name(m).0)
+        // Series lines of quoted names are not decorated (see below).
+        .filter(|name| is_legacy_name(name.as_bytes()))
+        .map(|name| format!("{name}_created"))
+        .collect();
+    let mut created: HashMap<(String, &[u8]), f64> = HashMap::new();
+    let mut folded: HashSet<&str> = HashSet::new();
+    for m in merged.iter().filter(|m| matches!(m.typ, MetricType::Gauge | MetricType::Untyped)) {
         let written = escape_for_scrape(m.name, escaping);
-        let (family, rename) = match m.typ {
-            MetricType::Counter => match written.strip_suffix("_total") {
-                Some(base) => (base, false),
-                None => (&*written, true),
-            },
-            _ => (&*written, false),
-        };
+        if claimed.contains(&*written) {
+            folded.insert(m.name);
+            for (s, _) in m.series() {
+                if let crate::expfmt::Value::Simple(v) = s.value {
+                    created.insert((written.to_string(), s.labels.as_bytes()), v);
+                }
+            }
+        }
+    }
+    for m in merged {
+        if folded.contains(m.name) {
+            continue;
+        }
+        let (family, rename) = om_name(m);
+        let family = family.as_str();
+        let written = escape_for_scrape(m.name, escaping);
         let typ = match m.typ {
             MetricType::Counter => "counter",
             MetricType::Gauge => "gauge",
@@ -291,13 +324,18 @@ pub fn write_openmetrics_as(merged: &[Merged<'_>], escaping: Escaping, out: &mut
             } else {
                 text
             };
-            // Exemplars and created timestamps, kept from protobuf pushes.
+            // Exemplars and created timestamps, kept from protobuf pushes,
+            // or a `_created` sample pushed as its own family.
             let raw = s.raw_value.as_deref().filter(|_| decorate);
-            match raw.map(|raw| openmetrics::extras(m.typ, raw)) {
-                Some(extras) if !extras.is_empty() => {
-                    openmetrics::write_series(out, family, m.typ, lines, &extras)
-                }
-                _ => out.extend_from_slice(lines),
+            let mut extras = raw.map(|raw| openmetrics::extras(m.typ, raw)).unwrap_or_default();
+            if extras.created.is_none() && !created.is_empty() {
+                let key = (format!("{family}_created"), s.labels.as_bytes());
+                extras.created = created.get(&key).copied();
+            }
+            if extras.is_empty() {
+                out.extend_from_slice(lines);
+            } else {
+                openmetrics::write_series(out, family, m.typ, lines, &extras);
             }
         }
     }

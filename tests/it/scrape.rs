@@ -263,3 +263,38 @@ fn openmetrics_pushed_exemplars_come_back_in_openmetrics_and_protobuf_scrapes() 
         "{text}"
     );
 }
+
+#[test]
+fn openmetrics_scrape_folds_pushed_created_families_into_their_counter() {
+    // What prometheus_client's text exposition pushes for a counter.
+    let body = "# HELP jobs_total Jobs.\n# TYPE jobs_total counter\njobs_total{q=\"a\"} 3.0\n\
+                # HELP jobs_created Jobs.\n# TYPE jobs_created gauge\njobs_created{q=\"a\"} 1.7e+09\n\
+                # TYPE lat histogram\nlat_bucket{le=\"+Inf\"} 2\nlat_sum 1\nlat_count 2\n\
+                # TYPE lat_created gauge\nlat_created 1.6e+09\n";
+    let s = Server::start(&["--runtime.openmetrics-scrape"]);
+    assert_eq!(s.req("PUT", "/metrics/job/c", body).status, 200);
+    let om = s
+        .req_with(
+            "GET",
+            "/metrics",
+            b"",
+            &[("Accept", "application/openmetrics-text;version=1.0.0")],
+        )
+        .text();
+    assert!(
+        om.contains("jobs_total{instance=\"\",job=\"c\",q=\"a\"} 3\njobs_created{instance=\"\",job=\"c\",q=\"a\"} 1.7e+09\n"),
+        "{om}"
+    );
+    assert!(
+        om.contains(
+            "lat_count{instance=\"\",job=\"c\"} 2\nlat_created{instance=\"\",job=\"c\"} 1.6e+09\n"
+        ),
+        "{om}"
+    );
+    assert!(!om.contains("# TYPE jobs_created") && !om.contains("# TYPE lat_created"), "{om}");
+    if let Err(e) = pushgate::expfmt::openmetrics::parse(om.as_bytes()) {
+        panic!("{e}\n{om}");
+    }
+    // Text 0.0.4 keeps them as the families they were pushed as.
+    assert!(s.scrape().contains("# TYPE jobs_created gauge\n"));
+}
