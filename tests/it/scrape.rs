@@ -121,43 +121,21 @@ fn openmetrics_scrape_is_opt_in() {
 
 /// Minimal protobuf writer for hand-built pushes.
 fn pb_field(out: &mut Vec<u8>, num: u64, wire: u64, payload: &[u8]) {
-    let mut v = num << 3 | wire;
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            break;
-        }
-        out.push(b | 0x80);
-    }
+    out.extend(pb_varint(num << 3 | wire));
     if wire == 2 {
-        let mut n = payload.len() as u64;
-        loop {
-            let b = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(b);
-                break;
-            }
-            out.push(b | 0x80);
-        }
+        out.extend(pb_varint(payload.len() as u64));
     }
     out.extend_from_slice(payload);
 }
 
-fn pb_varint(v: u64) -> Vec<u8> {
+fn pb_varint(mut v: u64) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut v = v;
-    loop {
-        let b = (v & 0x7f) as u8;
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
         v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return out;
-        }
-        out.push(b | 0x80);
     }
+    out.push(v as u8);
+    out
 }
 
 #[test]
