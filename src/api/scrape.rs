@@ -5,6 +5,7 @@
 //! chosen entry's `escaping=` says. Gzip when `Accept-Encoding` allows it
 //! with q > 0.
 
+use crate::expfmt::escape::NameValidation;
 use crate::expfmt::format::{negotiate_scrape, Format};
 use crate::http::coding::{accepts_gzip, gzip};
 use crate::http::request::Head;
@@ -28,7 +29,8 @@ pub async fn handle(core: &Core, head: &Head) -> Response {
     let text_len: usize = stored.iter().map(|f| f.text().len()).sum();
     let mut body = Vec::with_capacity(text_len + stored.len() * 96 + 16 * 1024);
     let openmetrics = core.shared.config.openmetrics_scrape;
-    let scrape = negotiate_scrape(head.accept.as_deref(), openmetrics);
+    let utf8_names = core.shared.config.name_validation == NameValidation::Utf8;
+    let scrape = negotiate_scrape(head.accept.as_deref(), openmetrics, utf8_names);
     match scrape.format {
         Format::Text => write_text_as(&merged, scrape.escaping, &mut body),
         Format::OpenMetrics => write_openmetrics_as(&merged, scrape.escaping, &mut body),

@@ -123,21 +123,26 @@ impl Scrape {
 /// `Content-Type` of text format 1.0.0 answers, before `; escaping=…`.
 pub const TEXT_1_0_0_CONTENT_TYPE: &str = "text/plain; version=1.0.0; charset=utf-8";
 
-/// The scrape format for an `Accept` header (see [`negotiate_scrape`]).
+/// The scrape format for an `Accept` header (see [`negotiate_scrape`]),
+/// legacy names.
 pub fn scrape_format(accept: Option<&str>, openmetrics: bool) -> Format {
-    negotiate_scrape(accept, openmetrics).format
+    negotiate_scrape(accept, openmetrics, false).format
 }
 
 /// Negotiates a scrape answer from an `Accept` header. OpenMetrics is only
 /// chosen when `openmetrics` is set (`--runtime.openmetrics-scrape`): the Go
 /// server answers text 0.0.4 to an OpenMetrics Accept, and a drop-in must
-/// too. `text/plain` with `version=1.0.0` gets text 1.0.0; any other
-/// `text/plain` (and `*/*`, and no acceptable entry) text 0.0.4, as before.
+/// too. With `utf8_names` (`--push.enable-utf8-names`), `text/plain` with
+/// `version=1.0.0` gets text 1.0.0. `text/plain` without a version or with
+/// 0.0.4 (and `*/*`, and no acceptable entry) gets text 0.0.4. Any other
+/// `text/plain` version is not a match, as in the Pushgateway 1.5.1 (so
+/// Prometheus 3's default Accept gets exactly what 1.5.1 answers it unless
+/// UTF-8 names are on, the one case where text 1.0.0 can say more).
 ///
 /// The Go server takes `escaping=` from the last entry it looked at, matching
 /// or not; here it comes from the chosen entry only (the same scheme for
 /// Prometheus' default headers, which put it on the entries they prefer).
-pub fn negotiate_scrape(accept: Option<&str>, openmetrics: bool) -> Scrape {
+pub fn negotiate_scrape(accept: Option<&str>, openmetrics: bool, utf8_names: bool) -> Scrape {
     let Some(accept) = accept else { return Scrape::of(Format::Text) };
     let mut ranges: Vec<MediaRange<'_>> = accept.split(',').filter_map(parse_media_range).collect();
     let specificity = |m: &MediaRange<'_>| match (m.typ, m.subtype) {
@@ -172,7 +177,11 @@ pub fn negotiate_scrape(accept: Option<&str>, openmetrics: bool) -> Scrape {
             return chosen(Format::OpenMetrics, false);
         }
         if m.typ.eq_ignore_ascii_case("text") && m.subtype.eq_ignore_ascii_case("plain") {
-            return chosen(Format::Text, m.param("version") == Some("1.0.0"));
+            match m.param("version") {
+                None | Some("0.0.4") => return chosen(Format::Text, false),
+                Some("1.0.0") if utf8_names => return chosen(Format::Text, true),
+                Some(_) => {}
+            }
         }
     }
     Scrape::of(Format::Text)
@@ -227,8 +236,26 @@ mod tests {
         assert_eq!(scrape_format(Some("text/plain"), true), Format::Text);
     }
 
+    /// With UTF-8 names on (text 1.0.0 offered).
     fn content_type(accept: Option<&str>, openmetrics: bool) -> String {
-        negotiate_scrape(accept, openmetrics).content_type()
+        negotiate_scrape(accept, openmetrics, true).content_type()
+    }
+
+    #[test]
+    fn without_utf8_names_text_1_0_0_is_not_offered() {
+        // As the Pushgateway 1.5.1: a text/plain version other than 0.0.4 is
+        // not a match, so Prometheus 3 gets text 0.0.4 from its next entry.
+        let s = negotiate_scrape(Some(PROM3), false, false);
+        assert_eq!(s.content_type(), TEXT_CONTENT_TYPE);
+        assert_eq!(
+            negotiate_scrape(Some("text/plain;version=1.0.0"), false, false).content_type(),
+            TEXT_CONTENT_TYPE
+        );
+        // ... and a lower-q protobuf entry after it is a match.
+        let s =
+            negotiate_scrape(Some(&format!("text/plain;version=1.0.0,{PB};q=0.5")), false, false);
+        assert_eq!(s.format, Format::Protobuf);
+        assert_eq!(negotiate_scrape(Some(PROM3_NATIVE), false, false).format, Format::Protobuf);
     }
 
     macro_rules! negotiated {
@@ -271,10 +298,10 @@ mod tests {
 
     #[test]
     fn escaping_comes_from_the_chosen_entry() {
-        let s = negotiate_scrape(Some(PROM3), false);
+        let s = negotiate_scrape(Some(PROM3), false, true);
         assert_eq!((s.format, s.text_1_0_0, s.escaping), (Format::Text, true, Escaping::AllowUtf8));
-        let s = negotiate_scrape(Some("text/plain;version=0.0.4;escaping=dots"), false);
+        let s = negotiate_scrape(Some("text/plain;version=0.0.4;escaping=dots"), false, true);
         assert_eq!((s.text_1_0_0, s.escaping), (false, Escaping::Dots));
-        assert_eq!(negotiate_scrape(None, false).escaping, Escaping::Underscores);
+        assert_eq!(negotiate_scrape(None, false, true).escaping, Escaping::Underscores);
     }
 }

@@ -96,11 +96,23 @@ fn prometheus_3_default_accept_gets_a_content_type_it_knows() {
         let version = parts.find_map(|p| p.strip_prefix("version="));
         known.iter().any(|(m, v)| *m == media && (v.is_none() || *v == version))
     };
-    for args in [&[][..], &["--push.enable-utf8-names"], &["--runtime.openmetrics-scrape"]] {
+    let cases: [(&[&str], &str); 3] = [
+        // What the Pushgateway 1.5.1 answers it.
+        (&[], "text/plain; version=0.0.4; charset=utf-8"),
+        (
+            &["--push.enable-utf8-names"],
+            "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
+        ),
+        (
+            &["--runtime.openmetrics-scrape"],
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
+        ),
+    ];
+    for (args, want) in cases {
         let s = Server::start(args);
         let (ct, text) = scrape_with(&s, accept);
         assert!(is_known(&ct), "{args:?}: {ct}");
-        assert!(ct.ends_with("; escaping=allow-utf-8"), "{args:?}: {ct}");
+        assert_eq!(ct, want, "{args:?}");
         assert!(text.contains("pushgateway_build_info{"), "{text}");
     }
 }
