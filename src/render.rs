@@ -18,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::expfmt::escape::{escape_for_scrape, escape_label_for_scrape, is_legacy_name, Escaping};
+use crate::http::response::Piece;
 use crate::store::group::{
     push_family_header_as, push_name, render_series_as, Labels, StoredFamily, StoredSeries,
 };
@@ -223,6 +224,54 @@ pub fn write_text_as(merged: &[Merged<'_>], escaping: Escaping, out: &mut Vec<u8
         for (_, text) in m.series() {
             out.extend_from_slice(text);
         }
+    }
+}
+
+/// [`write_text_as`] as body pieces: families whose stored text is what the
+/// scrape writes are shared with the store (`shared` maps a part to its
+/// `Arc`), not copied; headers and re-rendered series are owned bytes.
+/// The concatenation of the pieces is exactly `write_text_as`'s output.
+pub fn write_text_pieces(
+    merged: &[Merged<'_>],
+    escaping: Escaping,
+    shared: impl Fn(&StoredFamily) -> Option<Arc<StoredFamily>>,
+    out: &mut Vec<Piece>,
+) {
+    let mut bytes = Vec::new();
+    let share = |bytes: &mut Vec<u8>, part: &StoredFamily, out: &mut Vec<Piece>| match shared(part)
+    {
+        Some(arc) => {
+            if !bytes.is_empty() {
+                out.push(Piece::Bytes(std::mem::take(bytes)));
+            }
+            out.push(Piece::Shared(arc));
+        }
+        None => bytes.extend_from_slice(part.text()),
+    };
+    for m in merged {
+        push_family_header_as(&mut bytes, m.name, m.help, m.typ, escaping);
+        if !m.has_text_for(escaping) {
+            for (s, _) in m.series() {
+                render_series_as(&mut bytes, m.name, s, escaping);
+            }
+            continue;
+        }
+        if let [only] = m.parts.as_slice() {
+            share(&mut bytes, only, out);
+            continue;
+        }
+        if let Some(parts) = m.disjoint_parts() {
+            for p in parts {
+                share(&mut bytes, p, out);
+            }
+            continue;
+        }
+        for (_, text) in m.series() {
+            bytes.extend_from_slice(text);
+        }
+    }
+    if !bytes.is_empty() {
+        out.push(Piece::Bytes(bytes));
     }
 }
 
@@ -557,6 +606,38 @@ mod tests {
             om(Escaping::Underscores),
             "# TYPE c_x counter\nc_x_total{instance=\"\",job=\"a\"} 3\n# EOF\n"
         );
+    }
+
+    #[test]
+    fn text_pieces_concatenate_to_the_text_scrape() {
+        // Single, disjoint and interleaved parts, own families, UTF-8 names.
+        let mut all = stored("b", "# HELP m from b\n# TYPE m gauge\nm 2\nz 1\nx 1\nx{y=\"1\"} 2\n");
+        all.extend(stored("a", "# TYPE m gauge\nm 1\nA 1\nx{y=\"2\"} 3\nx{y=\"0\",z=\"0\"} 3\n"));
+        all.extend(stored_utf8("c", "{\"my.metric\", \"a.b\"=\"x\"} 1\n"));
+        let own = stored("own", "# HELP pushgateway_x Own.\npushgateway_x 1\n");
+        let merged = merge(&own, &all, true).unwrap();
+        for escaping in [Escaping::Underscores, Escaping::AllowUtf8, Escaping::Values] {
+            let mut want = Vec::new();
+            write_text_as(&merged, escaping, &mut want);
+            let arcs: Vec<&Arc<StoredFamily>> = own.iter().chain(all.iter()).collect();
+            let shared = |f: &StoredFamily| {
+                arcs.iter().find(|a| std::ptr::eq(Arc::as_ptr(a), f)).map(|a| Arc::clone(a))
+            };
+            let mut pieces = Vec::new();
+            write_text_pieces(&merged, escaping, shared, &mut pieces);
+            assert!(pieces.iter().any(|p| matches!(p, Piece::Shared(_))), "{escaping:?}");
+            let got: Vec<u8> = pieces.iter().flat_map(|p| p.as_bytes().to_vec()).collect();
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want),
+                "{escaping:?}"
+            );
+            // Without shared families, everything is owned and equal too.
+            let mut owned = Vec::new();
+            write_text_pieces(&merged, escaping, |_| None, &mut owned);
+            let got: Vec<u8> = owned.iter().flat_map(|p| p.as_bytes().to_vec()).collect();
+            assert_eq!(got, want);
+        }
     }
 
     #[test]

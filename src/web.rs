@@ -99,6 +99,7 @@ pub fn html_response(body: Vec<u8>) -> Response {
             ("Cache-Control", "no-store".to_owned()),
         ],
         body,
+        pieces: Vec::new(),
     }
 }
 

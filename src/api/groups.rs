@@ -51,6 +51,7 @@ pub async fn handle(core: &Core, head: &Head) -> Response {
         status: 200,
         headers: vec![("Content-Type", "application/json".to_owned())],
         body: envelope(&data).into_bytes(),
+        pieces: Vec::new(),
     })
 }
 

@@ -127,5 +127,6 @@ pub async fn handle(core: &Core) -> Response {
         status: 200,
         headers: vec![("Content-Type", "application/json".to_owned())],
         body: body.into_bytes(),
+        pieces: Vec::new(),
     })
 }

@@ -55,5 +55,6 @@ pub fn handle(core: &Core) -> Response {
         status: 200,
         headers: vec![("Content-Type", "application/json".to_owned())],
         body: body.into_bytes(),
+        pieces: Vec::new(),
     })
 }

@@ -170,8 +170,12 @@ pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
 /// the gzip members are concatenated, which is one valid gzip stream
 /// (RFC 1952 2.2; Go's and every HTTP client's gzip readers read all members).
 pub fn gzip(data: &[u8]) -> Vec<u8> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    gzip_parallel(data, threads)
+    gzip_parallel(data, gzip_threads())
+}
+
+/// Threads [`gzip`] uses: one per available core.
+pub fn gzip_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Bodies below this are compressed on the calling thread.
@@ -179,19 +183,41 @@ const PARALLEL_GZIP_MIN: usize = 1 << 20;
 
 /// [`gzip`] with at most `threads` threads.
 pub fn gzip_parallel(data: &[u8], threads: usize) -> Vec<u8> {
-    let pieces = threads.clamp(1, 16).min(data.len() / (PARALLEL_GZIP_MIN / 2)).max(1);
-    if pieces == 1 || data.len() < PARALLEL_GZIP_MIN {
-        return gzip_member(data);
+    gzip_slices(&[data], threads)
+}
+
+/// Gzips the concatenation of `parts` (a body in pieces, see
+/// `http::response::Piece`) without first joining them: each thread
+/// compresses a contiguous run of about the same number of bytes.
+pub fn gzip_slices(parts: &[&[u8]], threads: usize) -> Vec<u8> {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let n = threads.clamp(1, 16).min(total / (PARALLEL_GZIP_MIN / 2)).max(1);
+    if n == 1 || total < PARALLEL_GZIP_MIN {
+        return gzip_member(parts);
     }
-    let size = data.len().div_ceil(pieces);
+    // Cut the byte stream into n runs of sub-slices.
+    let size = total.div_ceil(n);
+    let mut runs: Vec<Vec<&[u8]>> = vec![Vec::new()];
+    let mut room = size;
+    for mut part in parts.iter().copied() {
+        while !part.is_empty() {
+            if room == 0 {
+                runs.push(Vec::new());
+                room = size;
+            }
+            let (take, rest) = part.split_at(part.len().min(room));
+            if let Some(run) = runs.last_mut() {
+                run.push(take);
+            }
+            room -= take.len();
+            part = rest;
+        }
+    }
     let members: Vec<Vec<u8>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = data
-            .chunks(size)
-            .skip(1)
-            .map(|chunk| scope.spawn(move || gzip_member(chunk)))
-            .collect();
-        // The calling thread compresses the first piece itself.
-        let mut members = vec![gzip_member(&data[..size.min(data.len())])];
+        let handles: Vec<_> =
+            runs.iter().skip(1).map(|run| scope.spawn(move || gzip_member(run))).collect();
+        // The calling thread compresses the first run itself.
+        let mut members = vec![gzip_member(&runs[0])];
         for h in handles {
             // A panicking compressor thread is a bug; compress here instead.
             members.push(h.join().unwrap_or_else(|_| Vec::new()));
@@ -199,7 +225,7 @@ pub fn gzip_parallel(data: &[u8], threads: usize) -> Vec<u8> {
         members
     });
     if members.iter().any(|m| m.is_empty()) {
-        return gzip_member(data);
+        return gzip_member(parts);
     }
     let mut out = Vec::with_capacity(members.iter().map(Vec::len).sum());
     for m in members {
@@ -208,13 +234,16 @@ pub fn gzip_parallel(data: &[u8], threads: usize) -> Vec<u8> {
     out
 }
 
-fn gzip_member(data: &[u8]) -> Vec<u8> {
+fn gzip_member(parts: &[&[u8]]) -> Vec<u8> {
     use std::io::Write;
+    let len: usize = parts.iter().map(|p| p.len()).sum();
     let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(data.len() / 4 + 64),
+        Vec::with_capacity(len / 4 + 64),
         flate2::Compression::fast(),
     );
-    enc.write_all(data).expect("writing to a Vec cannot fail");
+    for p in parts {
+        enc.write_all(p).expect("writing to a Vec cannot fail");
+    }
     enc.finish().expect("writing to a Vec cannot fail")
 }
 
@@ -250,6 +279,15 @@ mod tests {
             assert!(back == data, "{threads} threads: round trip differs");
         }
         assert_eq!(gzip_parallel(b"", 4), gz(b""));
+        // In pieces: the same stream content however the input is cut.
+        let cuts: Vec<&[u8]> = data.chunks(7919).chain(std::iter::once(&b""[..])).collect();
+        for threads in [1, 2, 5] {
+            let mut back = Vec::new();
+            let g = gzip_slices(&cuts, threads);
+            std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&g[..]), &mut back)
+                .unwrap();
+            assert!(back == data, "{threads} threads: pieces round trip differs");
+        }
     }
 
     #[test]

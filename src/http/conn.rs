@@ -23,6 +23,38 @@ const READ_CHUNK: usize = 16 * 1024;
 const MAX_BUFFERED_OUT: usize = 1 << 20;
 /// Bodies at least this large are written from their own buffer.
 const WRITE_BODY_DIRECTLY: usize = 64 * 1024;
+/// Shared body pieces are written in chunks of this size.
+const PIECE_CHUNK: usize = 1 << 20;
+
+/// Writes a large body: `body` from its own buffer, then the pieces copied
+/// through one chunk of at most [`PIECE_CHUNK`] bytes. False on a write error.
+async fn write_body(stream: &mut Stream, response: Response) -> bool {
+    if !response.body.is_empty() {
+        let (res, _) = stream.write_all(response.body).await;
+        if res.is_err() {
+            return false;
+        }
+    }
+    let mut chunk: Vec<u8> = Vec::with_capacity(PIECE_CHUNK);
+    for p in &response.pieces {
+        for part in p.as_bytes().chunks(PIECE_CHUNK) {
+            if chunk.len() + part.len() > PIECE_CHUNK {
+                let (res, written) = stream.write_all(chunk).await;
+                chunk = written;
+                chunk.clear();
+                if res.is_err() {
+                    return false;
+                }
+            }
+            chunk.extend_from_slice(part);
+        }
+    }
+    if !chunk.is_empty() {
+        let (res, _) = stream.write_all(chunk).await;
+        return res.is_ok();
+    }
+    true
+}
 
 /// Serves one connection until the client closes it, an error or timeout
 /// ends it, or the server shuts down.
@@ -72,18 +104,21 @@ async fn serve_requests(stream: &mut Stream, core: &Core) {
             buf.drain(..consumed);
             request_started = None;
             if !head_only {
-                if response.body.len() >= WRITE_BODY_DIRECTLY {
-                    // A large body (a scrape) is written from its own buffer
-                    // after what is queued, not copied into `out`.
+                if response.body_len() >= WRITE_BODY_DIRECTLY {
+                    // A large body (a scrape) is written after what is
+                    // queued: its own buffer as it is, shared pieces
+                    // through a bounded chunk, never copied whole into `out`.
                     let (res, written) = stream.write_all(out).await;
                     out = written;
                     out.clear();
-                    let (body_res, _) = stream.write_all(response.body).await;
-                    if res.is_err() || body_res.is_err() {
+                    if res.is_err() || !write_body(stream, response).await {
                         return;
                     }
                 } else {
                     out.extend_from_slice(&response.body);
+                    for p in &response.pieces {
+                        out.extend_from_slice(p.as_bytes());
+                    }
                 }
             }
             if !keep_alive {

@@ -3,9 +3,46 @@
 //! Owns the wire form of answers and the Go server's stock bodies (plain-text
 //! errors with `X-Content-Type-Options: nosniff`, spec 1.1).
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::timefmt::http_date;
+
+/// Part of a body after [`Response::body`]: owned bytes, or bytes shared
+/// with the store (a family's text rendered at push time) that are written
+/// out without first being copied into one body buffer (a 1M-series scrape
+/// would otherwise need a 76 MB buffer per scrape).
+#[derive(Clone)]
+pub enum Piece {
+    /// Owned bytes.
+    Bytes(Vec<u8>),
+    /// Shared bytes.
+    Shared(Arc<dyn AsRef<[u8]> + Send + Sync>),
+}
+
+impl Piece {
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Piece::Bytes(b) => b,
+            Piece::Shared(s) => (**s).as_ref(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Piece {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Piece({} bytes)", self.as_bytes().len())
+    }
+}
+
+impl PartialEq for Piece {
+    fn eq(&self, other: &Piece) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Piece {}
 
 /// `Content-Type` of Go's `http.Error` answers.
 pub const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
@@ -17,14 +54,16 @@ pub struct Response {
     pub status: u16,
     /// Headers besides Date, Content-Length and Connection.
     pub headers: Vec<(&'static str, String)>,
-    /// Body.
+    /// Body (its first part).
     pub body: Vec<u8>,
+    /// The rest of the body, in order (usually empty; see [`Piece`]).
+    pub pieces: Vec<Piece>,
 }
 
 impl Response {
     /// A response with no headers and an empty body.
     pub fn empty(status: u16) -> Response {
-        Response { status, headers: Vec::new(), body: Vec::new() }
+        Response { status, headers: Vec::new(), body: Vec::new(), pieces: Vec::new() }
     }
 
     /// Go's `http.Error(w, msg, status)`: plain text, `nosniff`, message + `\n`.
@@ -39,6 +78,7 @@ impl Response {
                 ("X-Content-Type-Options", "nosniff".to_owned()),
             ],
             body,
+            pieces: Vec::new(),
         }
     }
 
@@ -48,6 +88,7 @@ impl Response {
             status,
             headers: vec![("Content-Type", TEXT_PLAIN.to_owned())],
             body: body.as_bytes().to_vec(),
+            pieces: Vec::new(),
         }
     }
 
@@ -61,6 +102,23 @@ impl Response {
     pub fn render(&self, keep_alive: bool, date: SystemTime, out: &mut Vec<u8>) {
         self.render_head(keep_alive, date, out);
         out.extend_from_slice(&self.body);
+        for p in &self.pieces {
+            out.extend_from_slice(p.as_bytes());
+        }
+    }
+
+    /// Length of the whole body.
+    pub fn body_len(&self) -> usize {
+        self.body.len() + self.pieces.iter().map(|p| p.as_bytes().len()).sum::<usize>()
+    }
+
+    /// The whole body as one buffer (moves `body` and copies the pieces).
+    pub fn into_body(self) -> Vec<u8> {
+        let mut body = self.body;
+        for p in &self.pieces {
+            body.extend_from_slice(p.as_bytes());
+        }
+        body
     }
 
     /// Appends the status line and headers (ending with the blank line) to `out`.
@@ -79,7 +137,7 @@ impl Response {
         }
         out.extend_from_slice(b"Date: ");
         push_cached_date(date, out);
-        let _ = write!(out, "\r\nContent-Length: {}", self.body.len());
+        let _ = write!(out, "\r\nContent-Length: {}", self.body_len());
         if !keep_alive {
             out.extend_from_slice(b"\r\nConnection: close");
         }

@@ -182,6 +182,13 @@ impl StoredSeries {
     }
 }
 
+/// A family's shared bytes in a scrape body are its rendered text.
+impl AsRef<[u8]> for StoredFamily {
+    fn as_ref(&self) -> &[u8] {
+        self.text()
+    }
+}
+
 /// One stored family with its series rendered as text exposition lines.
 ///
 /// INVARIANT: `series` is in [`StoredSeries::go_cmp`] order and

@@ -74,6 +74,7 @@ pub fn handle(name: &[u8]) -> Response {
             ("Cache-Control", "public, max-age=86400".to_owned()),
         ],
         body: asset.body.to_vec(),
+        pieces: Vec::new(),
     }
 }
 

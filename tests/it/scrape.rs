@@ -276,3 +276,37 @@ fn openmetrics_scrape_folds_pushed_created_families_into_their_counter() {
     // Text 0.0.4 keeps them as the families they were pushed as.
     assert!(s.scrape().contains("# TYPE jobs_created gauge\n"));
 }
+
+#[test]
+fn large_scrapes_stream_from_the_store_plain_and_gzipped() {
+    let s = Server::start(&[]);
+    for g in 0..40 {
+        let body: String =
+            (0..100).map(|i| format!("big_metric{{i=\"{i}\"}} {}\n", g * 1000 + i)).collect();
+        assert_eq!(s.req("PUT", &format!("/metrics/job/big/instance/g{g:02}"), &body).status, 200);
+    }
+    let plain = s.req("GET", "/metrics", "");
+    assert_eq!(plain.status, 200);
+    let text = plain.text();
+    assert!(text.len() > 200_000, "{} bytes", text.len());
+    assert_eq!(
+        plain.header("content-length").map(|v| v.parse::<usize>().unwrap()),
+        Some(plain.body.len())
+    );
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("big_metric{")).collect();
+    assert_eq!(lines.len(), 4000);
+    // Go's order: by instance (g00 < g01 …), then i as a string.
+    assert!(lines[0].starts_with("big_metric{i=\"0\",instance=\"g00\""), "{}", lines[0]);
+    let gz = s.req_with("GET", "/metrics", b"", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::MultiGzDecoder::new(&gz.body[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    let pushed = |t: &str| {
+        t.lines().filter(|l| l.starts_with("big_metric")).map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(pushed(&unzipped), pushed(&text));
+}
