@@ -51,7 +51,6 @@ pub(crate) mod wire;
 pub(crate) mod tests;
 
 pub use native::{native_buckets, NativeCount, NativeHistogram};
-pub(crate) use wire::{put_varint, varint_len};
 
 use schema::{validate, COUNTER, GAUGE, HISTOGRAM, METRIC, METRIC_FAMILY_GO, SUMMARY, UNTYPED};
 use wire::{fields, Fields, Val};

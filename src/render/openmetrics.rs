@@ -8,6 +8,10 @@
 //! with them: ` # {labels} value timestamp` on `_total` and `_bucket` lines,
 //! and a `<name>_created` sample after the series (OpenMetrics 1.0.0).
 
+use crate::expfmt::proto::wire::num::{
+    BUCKET_EXEMPLAR, COUNTER_CREATED, COUNTER_EXEMPLAR, HISTOGRAM_BUCKET, HISTOGRAM_CREATED,
+    METRIC_COUNTER, METRIC_HISTOGRAM, METRIC_SUMMARY, SUMMARY_CREATED,
+};
 use crate::expfmt::proto::wire::{fields, Val};
 use crate::expfmt::MetricType;
 use crate::gofmt::push_go_float;
@@ -41,17 +45,6 @@ impl Extras {
         self.created.is_none() && self.counter.is_none() && self.buckets.iter().all(Option::is_none)
     }
 }
-
-// io.prometheus.client field numbers.
-const METRIC_COUNTER: u64 = 3;
-const METRIC_SUMMARY: u64 = 4;
-const METRIC_HISTOGRAM: u64 = 7;
-const COUNTER_EXEMPLAR: u64 = 2;
-const COUNTER_CREATED: u64 = 3;
-const SUMMARY_CREATED: u64 = 4;
-const HISTOGRAM_BUCKET: u64 = 3;
-const HISTOGRAM_CREATED: u64 = 15;
-const BUCKET_EXEMPLAR: u64 = 3;
 
 /// `google.protobuf.Timestamp` as seconds.
 fn timestamp(b: &[u8]) -> f64 {
@@ -207,22 +200,9 @@ pub fn write_series(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expfmt::proto::wire::put_varint;
-
-    fn tag(out: &mut Vec<u8>, num: u64, wire: u64) {
-        put_varint(out, num << 3 | wire);
-    }
-
-    fn bytes(out: &mut Vec<u8>, num: u64, b: &[u8]) {
-        tag(out, num, 2);
-        put_varint(out, b.len() as u64);
-        out.extend_from_slice(b);
-    }
-
-    fn double(out: &mut Vec<u8>, num: u64, v: f64) {
-        tag(out, num, 1);
-        out.extend_from_slice(&v.to_bits().to_le_bytes());
-    }
+    use crate::expfmt::proto::wire::{
+        put_bytes_field as bytes, put_double as double, put_tag as tag, put_varint,
+    };
 
     fn ts(secs: u64, nanos: u64) -> Vec<u8> {
         let mut t = Vec::new();

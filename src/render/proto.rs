@@ -19,25 +19,12 @@
 //! series computed the family length first (each series' length computed
 //! twice); the move costs less than a second size pass.
 
-use crate::expfmt::proto::{put_varint, varint_len};
+use crate::expfmt::proto::wire::num::*;
+use crate::expfmt::proto::wire::{
+    put_bytes_field, put_double, put_tag, put_varint, varint_len, BYTES, VARINT,
+};
 use crate::expfmt::{MetricType, Value};
 use crate::store::group::StoredSeries;
-
-// Field numbers of client_model's metrics.proto.
-const FAMILY_NAME: u64 = 1;
-const FAMILY_HELP: u64 = 2;
-const FAMILY_TYPE: u64 = 3;
-const FAMILY_METRIC: u64 = 4;
-const METRIC_LABEL: u64 = 1;
-const METRIC_GAUGE: u64 = 2;
-const METRIC_COUNTER: u64 = 3;
-const METRIC_SUMMARY: u64 = 4;
-const METRIC_UNTYPED: u64 = 5;
-const METRIC_HISTOGRAM: u64 = 7;
-
-const VARINT: u64 = 0;
-const FIXED64: u64 = 1;
-const BYTES: u64 = 2;
 
 /// A `double` field with a one-byte tag.
 const DOUBLE_FIELD_LEN: usize = 9;
@@ -105,28 +92,10 @@ fn encode_varint(mut v: u64, buf: &mut [u8; 10]) -> usize {
     n + 1
 }
 
-#[inline]
-fn put_tag(out: &mut Vec<u8>, field: u64, wire: u64) {
-    put_varint(out, field << 3 | wire);
-}
-
 /// Length of a length-delimited field (one-byte tag) with a payload of `len`.
 #[inline]
 fn bytes_field_len(len: usize) -> usize {
     1 + varint_len(len as u64) + len
-}
-
-#[inline]
-fn put_bytes_field(out: &mut Vec<u8>, field: u64, b: &[u8]) {
-    put_tag(out, field, BYTES);
-    put_varint(out, b.len() as u64);
-    out.extend_from_slice(b);
-}
-
-#[inline]
-fn put_double(out: &mut Vec<u8>, field: u64, v: f64) {
-    put_tag(out, field, FIXED64);
-    out.extend_from_slice(&v.to_bits().to_le_bytes());
 }
 
 /// Length of a `LabelPair` message.

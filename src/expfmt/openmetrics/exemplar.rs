@@ -8,29 +8,12 @@
 
 use std::borrow::Cow;
 
-use crate::expfmt::proto::wire::put_varint;
-
-// io.prometheus.client field numbers.
-const METRIC_COUNTER: u64 = 3;
-const METRIC_HISTOGRAM: u64 = 7;
-const VARINT: u64 = 0;
-const FIXED64: u64 = 1;
-const BYTES: u64 = 2;
-
-fn tag(out: &mut Vec<u8>, field: u64, wire: u64) {
-    put_varint(out, field << 3 | wire);
-}
-
-fn bytes(out: &mut Vec<u8>, field: u64, b: &[u8]) {
-    tag(out, field, BYTES);
-    put_varint(out, b.len() as u64);
-    out.extend_from_slice(b);
-}
-
-fn double(out: &mut Vec<u8>, field: u64, v: f64) {
-    tag(out, field, FIXED64);
-    out.extend_from_slice(&v.to_bits().to_le_bytes());
-}
+use crate::expfmt::proto::wire::num::{
+    BUCKET_EXEMPLAR, COUNTER_EXEMPLAR, HISTOGRAM_BUCKET, METRIC_COUNTER, METRIC_HISTOGRAM,
+};
+use crate::expfmt::proto::wire::{
+    put_bytes_field as bytes, put_double as double, put_tag as tag, put_varint, VARINT,
+};
 
 /// An `Exemplar` message: labels, value and (milliseconds) timestamp.
 pub fn encode(labels: &[(&str, Cow<'_, str>)], value: f64, timestamp_ms: Option<i64>) -> Vec<u8> {
@@ -60,7 +43,7 @@ pub fn encode(labels: &[(&str, Cow<'_, str>)], value: f64, timestamp_ms: Option<
 pub fn counter(value: f64, exemplar: &[u8]) -> Vec<u8> {
     let mut c = Vec::with_capacity(exemplar.len() + 16);
     double(&mut c, 1, value);
-    bytes(&mut c, 2, exemplar);
+    bytes(&mut c, COUNTER_EXEMPLAR, exemplar);
     let mut out = Vec::with_capacity(c.len() + 4);
     bytes(&mut out, METRIC_COUNTER, &c);
     out
@@ -85,9 +68,9 @@ pub fn histogram(
         put_varint(&mut b, *c);
         double(&mut b, 2, *le);
         if let Some((_, e)) = exemplars.iter().rev().find(|(at, _)| *at == i) {
-            bytes(&mut b, 3, e);
+            bytes(&mut b, BUCKET_EXEMPLAR, e);
         }
-        bytes(&mut h, 3, &b);
+        bytes(&mut h, HISTOGRAM_BUCKET, &b);
     }
     let mut out = Vec::with_capacity(h.len() + 4);
     bytes(&mut out, METRIC_HISTOGRAM, &h);

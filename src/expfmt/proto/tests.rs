@@ -3,6 +3,7 @@
 
 use proptest::prelude::*;
 
+use super::wire::put_varint;
 use super::*;
 use crate::expfmt::family::describe;
 

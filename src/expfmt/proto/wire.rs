@@ -231,6 +231,55 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
+/// Wire type of varint fields.
+pub(crate) const VARINT: u64 = 0;
+/// Wire type of `double` fields.
+pub(crate) const FIXED64: u64 = 1;
+/// Wire type of length-delimited fields.
+pub(crate) const BYTES: u64 = 2;
+
+/// Field numbers of `io.prometheus.client` (client_model metrics.proto)
+/// that our encoders write or our extras readers look for.
+pub(crate) mod num {
+    pub const FAMILY_NAME: u64 = 1;
+    pub const FAMILY_HELP: u64 = 2;
+    pub const FAMILY_TYPE: u64 = 3;
+    pub const FAMILY_METRIC: u64 = 4;
+    pub const METRIC_LABEL: u64 = 1;
+    pub const METRIC_GAUGE: u64 = 2;
+    pub const METRIC_COUNTER: u64 = 3;
+    pub const METRIC_SUMMARY: u64 = 4;
+    pub const METRIC_UNTYPED: u64 = 5;
+    pub const METRIC_HISTOGRAM: u64 = 7;
+    pub const COUNTER_EXEMPLAR: u64 = 2;
+    pub const COUNTER_CREATED: u64 = 3;
+    pub const SUMMARY_CREATED: u64 = 4;
+    pub const HISTOGRAM_BUCKET: u64 = 3;
+    pub const HISTOGRAM_CREATED: u64 = 15;
+    pub const BUCKET_EXEMPLAR: u64 = 3;
+}
+
+/// Appends a field tag.
+#[inline]
+pub(crate) fn put_tag(out: &mut Vec<u8>, field: u64, wire: u64) {
+    put_varint(out, field << 3 | wire);
+}
+
+/// Appends a length-delimited field.
+#[inline]
+pub(crate) fn put_bytes_field(out: &mut Vec<u8>, field: u64, b: &[u8]) {
+    put_tag(out, field, BYTES);
+    put_varint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+/// Appends a `double` field.
+#[inline]
+pub(crate) fn put_double(out: &mut Vec<u8>, field: u64, v: f64) {
+    put_tag(out, field, FIXED64);
+    out.extend_from_slice(&v.to_bits().to_le_bytes());
+}
+
 /// Length of `v` as a varint.
 #[inline]
 pub(crate) fn varint_len(v: u64) -> usize {
