@@ -203,28 +203,9 @@ pub fn write_text(merged: &[Merged<'_>], out: &mut Vec<u8>) {
 /// Renders merged families as text (0.0.4 or 1.0.0: the same lines), names
 /// written as `escaping` says.
 pub fn write_text_as(merged: &[Merged<'_>], escaping: Escaping, out: &mut Vec<u8>) {
-    for m in merged {
-        push_family_header_as(out, m.name, m.help, m.typ, escaping);
-        if !m.has_text_for(escaping) {
-            for (s, _) in m.series() {
-                render_series_as(out, m.name, s, escaping);
-            }
-            continue;
-        }
-        if let [only] = m.parts.as_slice() {
-            out.extend_from_slice(only.text());
-            continue;
-        }
-        if let Some(parts) = m.disjoint_parts() {
-            for p in parts {
-                out.extend_from_slice(p.text());
-            }
-            continue;
-        }
-        for (_, text) in m.series() {
-            out.extend_from_slice(text);
-        }
-    }
+    let mut none = Vec::new();
+    text_into(merged, escaping, &|_| None, out, &mut none);
+    debug_assert!(none.is_empty(), "nothing is shared");
 }
 
 /// [`write_text_as`] as body pieces: families whose stored text is what the
@@ -238,6 +219,22 @@ pub fn write_text_pieces(
     out: &mut Vec<Piece>,
 ) {
     let mut bytes = Vec::new();
+    text_into(merged, escaping, &shared, &mut bytes, out);
+    if !bytes.is_empty() {
+        out.push(Piece::Bytes(bytes));
+    }
+}
+
+/// The text of `merged`: rendered or copied bytes go to `bytes`; a part
+/// that `shared` maps to an `Arc` ends `bytes` as a piece of `out` and is
+/// pushed itself.
+fn text_into(
+    merged: &[Merged<'_>],
+    escaping: Escaping,
+    shared: &dyn Fn(&StoredFamily) -> Option<Arc<StoredFamily>>,
+    bytes: &mut Vec<u8>,
+    out: &mut Vec<Piece>,
+) {
     let share = |bytes: &mut Vec<u8>, part: &StoredFamily, out: &mut Vec<Piece>| match shared(part)
     {
         Some(arc) => {
@@ -249,29 +246,26 @@ pub fn write_text_pieces(
         None => bytes.extend_from_slice(part.text()),
     };
     for m in merged {
-        push_family_header_as(&mut bytes, m.name, m.help, m.typ, escaping);
+        push_family_header_as(bytes, m.name, m.help, m.typ, escaping);
         if !m.has_text_for(escaping) {
             for (s, _) in m.series() {
-                render_series_as(&mut bytes, m.name, s, escaping);
+                render_series_as(bytes, m.name, s, escaping);
             }
             continue;
         }
         if let [only] = m.parts.as_slice() {
-            share(&mut bytes, only, out);
+            share(bytes, only, out);
             continue;
         }
         if let Some(parts) = m.disjoint_parts() {
             for p in parts {
-                share(&mut bytes, p, out);
+                share(bytes, p, out);
             }
             continue;
         }
         for (_, text) in m.series() {
             bytes.extend_from_slice(text);
         }
-    }
-    if !bytes.is_empty() {
-        out.push(Piece::Bytes(bytes));
     }
 }
 

@@ -119,6 +119,12 @@ fn openmetrics_scrape_is_opt_in() {
     assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
 }
 
+/// GET /metrics asking for OpenMetrics 1.0.0; the body.
+fn om_scrape(s: &Server) -> String {
+    let accept = [("Accept", "application/openmetrics-text;version=1.0.0")];
+    s.req_with("GET", "/metrics", b"", &accept).text()
+}
+
 /// Minimal protobuf writer for hand-built pushes.
 fn pb_field(out: &mut Vec<u8>, num: u64, wire: u64, payload: &[u8]) {
     out.extend(pb_varint(num << 3 | wire));
@@ -170,13 +176,7 @@ fn openmetrics_scrape_shows_pushed_exemplars_and_created_timestamps() {
     let ct = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
     let r = s.req_with("PUT", "/metrics/job/om", &body, &[("Content-Type", ct)]);
     assert_eq!(r.status, 200, "{}", r.text());
-    let r = s.req_with(
-        "GET",
-        "/metrics",
-        b"",
-        &[("Accept", "application/openmetrics-text;version=1.0.0")],
-    );
-    let text = r.text();
+    let text = om_scrape(&s);
     assert!(
         text.contains(
             "rpc_total{instance=\"\",job=\"om\"} 17 # {trace_id=\"abc\"} 1.5 1.520879607789e+09\n\
@@ -207,14 +207,7 @@ fn openmetrics_pushed_exemplars_come_back_in_openmetrics_and_protobuf_scrapes() 
     let ct = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     let r = s.req_with("PUT", "/metrics/job/ex", body.as_bytes(), &[("Content-Type", ct)]);
     assert_eq!(r.status, 200, "{}", r.text());
-    let om = s
-        .req_with(
-            "GET",
-            "/metrics",
-            b"",
-            &[("Accept", "application/openmetrics-text;version=1.0.0")],
-        )
-        .text();
+    let om = om_scrape(&s);
     assert!(
         om.contains(
             "rpc_total{instance=\"\",job=\"ex\"} 4 # {trace_id=\"t-1\"} 1.25 1.7000000005e+09\n"
@@ -251,14 +244,7 @@ fn openmetrics_scrape_folds_pushed_created_families_into_their_counter() {
                 # TYPE lat_created gauge\nlat_created 1.6e+09\n";
     let s = Server::start(&["--runtime.openmetrics-scrape"]);
     assert_eq!(s.req("PUT", "/metrics/job/c", body).status, 200);
-    let om = s
-        .req_with(
-            "GET",
-            "/metrics",
-            b"",
-            &[("Accept", "application/openmetrics-text;version=1.0.0")],
-        )
-        .text();
+    let om = om_scrape(&s);
     assert!(
         om.contains("jobs_total{instance=\"\",job=\"c\",q=\"a\"} 3\njobs_created{instance=\"\",job=\"c\",q=\"a\"} 1.7e+09\n"),
         "{om}"
