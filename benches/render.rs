@@ -43,6 +43,10 @@ use pushgate::store::route::shard_for;
 use pushgate::store::sanitize::prepare;
 use pushgate::store::Shard;
 
+// As the server: the push path's allocation cost is part of what is measured.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "support/data.rs"]
 mod data;
 
@@ -60,12 +64,25 @@ fn push_1000_groups(shard: &mut Shard, i: &mut u64) {
     shard.push(prepare(key, true, fams, SystemTime::now())).expect("consistent push")
 }
 
+/// The ~1 KB body `benches/load.sh` pushes (12 samples in 4 families, a histogram among them).
+const LOAD_BODY: &str = include_str!("support/push_body.txt");
+
 fn shard_push(c: &mut Criterion) {
     let mut shard = Shard::new(Arc::default(), true);
     let mut i = 0u64;
     let mut g = c.benchmark_group("shard_push");
     g.throughput(Throughput::Elements(1));
     g.bench_function("put_1000_groups", |b| b.iter(|| push_1000_groups(&mut shard, &mut i)));
+    let mut shard = Shard::new(Arc::default(), true);
+    g.bench_function("put_load_body_1000_groups", |b| {
+        b.iter(|| {
+            i += 1;
+            let key =
+                GroupingKey::new("bench", [("instance".to_owned(), format!("i{}", i % 1000))]);
+            let fams = text::parse(LOAD_BODY.as_bytes()).expect("load body parses");
+            shard.push(prepare(key, true, fams, SystemTime::now())).expect("consistent push")
+        })
+    });
     g.finish();
 }
 

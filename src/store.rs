@@ -347,9 +347,15 @@ impl Shard {
         }
     }
 
-    /// Every stored family of every group (for a scrape).
+    /// Every stored family of every group (for a scrape), its text rendered
+    /// here, on the owning core, if no scrape has asked for it yet.
     pub fn families(&self) -> Vec<Arc<StoredFamily>> {
-        self.groups.values().flat_map(|g| g.families.values().cloned()).collect()
+        self.groups
+            .values()
+            .flat_map(|g| g.families.values())
+            .inspect(|f| f.prerender())
+            .cloned()
+            .collect()
     }
 
     /// Every group with its families (for the API and UI).

@@ -13,7 +13,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use crate::expfmt::escape::{
@@ -189,10 +189,14 @@ impl AsRef<[u8]> for StoredFamily {
     }
 }
 
-/// One stored family with its series rendered as text exposition lines.
+/// One stored family; its series' text exposition lines are rendered once,
+/// the first time anything asks for them (normally the owning core when a
+/// scrape gathers its shard, see [`StoredFamily::prerender`]), not at push
+/// time: a group pushed many times between two scrapes is rendered once.
 ///
-/// INVARIANT: `series` is in [`StoredSeries::go_cmp`] order and
-/// `text[offsets[i]..offsets[i + 1]]` holds the sample lines of `series[i]`.
+/// INVARIANT: `series` is in [`StoredSeries::go_cmp`] order and, once
+/// rendered, `text[offsets[i]..offsets[i + 1]]` holds the sample lines of
+/// `series[i]`.
 #[derive(Debug)]
 pub struct StoredFamily {
     /// Family name.
@@ -205,8 +209,7 @@ pub struct StoredFamily {
     pub series: Vec<StoredSeries>,
     /// Wall time of the push that wrote this family.
     pub pushed_at: SystemTime,
-    text: Box<[u8]>,
-    offsets: Box<[u32]>,
+    rendered: OnceLock<Rendered>,
     /// `fingerprints[i]` identifies `series[i]` store-wide (see `index::fingerprint`).
     fingerprints: Box<[u64]>,
     /// The name and every label name are legacy: `text` is what every
@@ -215,8 +218,15 @@ pub struct StoredFamily {
     legacy_names: bool,
 }
 
+/// A family's text exposition lines and where each series' lines start.
+#[derive(Debug)]
+struct Rendered {
+    text: Box<[u8]>,
+    offsets: Box<[u32]>,
+}
+
 impl StoredFamily {
-    /// Builds a family, sorting its series and rendering their text lines.
+    /// Builds a family, sorting its series (their text is rendered later).
     pub fn new(
         name: Box<str>,
         help: Option<Box<str>>,
@@ -229,17 +239,6 @@ impl StoredFamily {
             && series
                 .iter()
                 .all(|s| s.labels.iter().all(|(n, _)| is_legacy_label_name(n.as_bytes())));
-        let mut text = Vec::with_capacity(series.len() * (name.len() + 48));
-        let mut offsets = Vec::with_capacity(series.len() + 1);
-        for s in &series {
-            offsets.push(text.len() as u32);
-            if legacy_names {
-                render_series(&mut text, &name, s);
-            } else {
-                render_series_as(&mut text, &name, s, Escaping::Underscores);
-            }
-        }
-        offsets.push(text.len() as u32);
         let fingerprints = series.iter().map(|s| fingerprint(&name, &s.labels)).collect();
         StoredFamily {
             name,
@@ -247,11 +246,33 @@ impl StoredFamily {
             typ,
             series,
             pushed_at,
-            text: text.into_boxed_slice(),
-            offsets: offsets.into_boxed_slice(),
+            rendered: OnceLock::new(),
             fingerprints,
             legacy_names,
         }
+    }
+
+    /// Renders the text lines now if they are not yet: called by the owning
+    /// core when a scrape gathers its shard, so cores render in parallel.
+    pub fn prerender(&self) {
+        self.rendered();
+    }
+
+    fn rendered(&self) -> &Rendered {
+        self.rendered.get_or_init(|| {
+            let mut text = Vec::with_capacity(self.series.len() * (self.name.len() + 48));
+            let mut offsets = Vec::with_capacity(self.series.len() + 1);
+            for s in &self.series {
+                offsets.push(text.len() as u32);
+                if self.legacy_names {
+                    render_series(&mut text, &self.name, s);
+                } else {
+                    render_series_as(&mut text, &self.name, s, Escaping::Underscores);
+                }
+            }
+            offsets.push(text.len() as u32);
+            Rendered { text: text.into_boxed_slice(), offsets: offsets.into_boxed_slice() }
+        })
     }
 
     /// Whether [`StoredFamily::text`] is what a scrape with `escaping`
@@ -273,12 +294,13 @@ impl StoredFamily {
 
     /// The rendered sample lines of series `i`.
     pub fn series_text(&self, i: usize) -> &[u8] {
-        &self.text[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+        let r = self.rendered();
+        &r.text[r.offsets[i] as usize..r.offsets[i + 1] as usize]
     }
 
     /// The rendered sample lines of all series, in order.
     pub fn text(&self) -> &[u8] {
-        &self.text
+        &self.rendered().text
     }
 
     /// A gauge family with one series carrying the group's labels.

@@ -75,16 +75,32 @@ fn stripe_of(name: &str) -> usize {
     (stable_hash(name) % STRIPES as u64) as usize
 }
 
-/// Names whose presence decides the suffix-collision check for `name`.
-fn related_names(name: &str, typ: MetricType, out: &mut Vec<String>) {
+/// Calls `f` with `name` followed by `suffix`, without allocating for the
+/// names metrics have (the check runs for every histogram and summary pushed).
+fn with_suffix<R>(name: &str, suffix: &str, f: impl FnOnce(&str) -> R) -> R {
+    let mut buf = [0u8; 256];
+    let len = name.len() + suffix.len();
+    if len <= buf.len() {
+        buf[..name.len()].copy_from_slice(name.as_bytes());
+        buf[name.len()..len].copy_from_slice(suffix.as_bytes());
+        if let Ok(joined) = std::str::from_utf8(&buf[..len]) {
+            return f(joined);
+        }
+    }
+    f(&format!("{name}{suffix}"))
+}
+
+/// Stripes of the names whose presence decides the suffix-collision check
+/// for `name`.
+fn related_stripes(name: &str, typ: MetricType, out: &mut Vec<usize>) {
     for suffix in ["_count", "_sum", "_bucket"] {
         if let Some(base) = name.strip_suffix(suffix) {
-            out.push(base.to_owned());
+            out.push(stripe_of(base));
         }
     }
     if matches!(typ, MetricType::Summary) || typ.is_histogram() {
         for suffix in ["_count", "_sum", "_bucket"] {
-            out.push(format!("{name}{suffix}"));
+            out.push(with_suffix(name, suffix, stripe_of));
         }
     }
 }
@@ -102,7 +118,11 @@ impl Locked<'_> {
             .iter_mut()
             .find(|(i, _)| *i == s)
             .expect("INVARIANT: every touched name's stripe is locked");
-        guard.names.entry(name.into()).or_default()
+        // Looked up before inserting: the name is allocated only when new.
+        if !guard.names.contains_key(name) {
+            guard.names.insert(name.into(), NameEntry::default());
+        }
+        guard.names.get_mut(name).expect("present or just inserted")
     }
 
     fn get(&self, name: &str) -> Option<&NameEntry> {
@@ -150,7 +170,10 @@ impl Index {
     }
 
     fn lock<'a>(&'a self, names: impl Iterator<Item = &'a str>) -> Locked<'a> {
-        let mut ids: Vec<usize> = names.map(stripe_of).collect();
+        self.lock_stripes(names.map(stripe_of).collect())
+    }
+
+    fn lock_stripes(&self, mut ids: Vec<usize>) -> Locked<'_> {
         ids.sort_unstable();
         ids.dedup();
         // Ascending order on every path: two pushes can never wait on each other in a cycle.
@@ -180,32 +203,30 @@ impl Index {
         removed: &[&StoredFamily],
         added: &[&StoredFamily],
     ) -> Result<(), Vec<String>> {
-        let mut related = Vec::new();
+        let mut stripes: Vec<usize> =
+            removed.iter().chain(added.iter()).map(|f| stripe_of(&f.name)).collect();
         for f in added {
-            related_names(&f.name, f.typ, &mut related);
+            related_stripes(&f.name, f.typ, &mut stripes);
         }
-        let names = removed
-            .iter()
-            .chain(added.iter())
-            .map(|f| &*f.name)
-            .chain(related.iter().map(String::as_str));
-        let mut locked = self.lock(names);
-        for f in removed {
-            locked.add(f, -1);
-        }
+        let mut locked = self.lock_stripes(stripes);
+        // Added first: a series the push keeps goes 1 -> 2 -> 1 in place,
+        // rather than being removed from its map and inserted again.
         for f in added {
             locked.add(f, 1);
+        }
+        for f in removed {
+            locked.add(f, -1);
         }
         let mut errors = Vec::new();
         for f in added.iter().filter(|f| !f.series.is_empty()) {
             check_family(&locked, f, &mut errors);
         }
         if !errors.is_empty() {
-            for f in added {
-                locked.add(f, -1);
-            }
             for f in removed {
                 locked.add(f, 1);
+            }
+            for f in added {
+                locked.add(f, -1);
             }
             return Err(errors);
         }
@@ -294,12 +315,12 @@ fn suffix_collisions(locked: &Locked<'_>, f: &StoredFamily, errors: &mut Vec<Str
         _ => &[],
     };
     for suffix in suffixes {
-        let other = format!("{name}{suffix}");
-        if present(&other).is_some() {
+        let collides = with_suffix(name, suffix, |other| present(other).is_some());
+        if collides {
             errors.push(format!(
                 "collected histogram or summary named {} collides with previously collected metric named {}",
                 quote(name.as_bytes()),
-                quote(other.as_bytes())
+                quote(format!("{name}{suffix}").as_bytes())
             ));
             return;
         }
