@@ -14,7 +14,7 @@
 //! - [`render`]: merging shards into a scrape (text and protobuf).
 //! - [`persist`]: snapshots, the write-ahead log, Go Pushgateway file import.
 //! - [`access`]: `--web.config.file` (TLS, basic auth, headers) and roles.
-//! - [`selfmetrics`], [`web`], [`log`], [`gofmt`], [`timefmt`].
+//! - [`selfmetrics`], [`web`], [`log`], [`gofmt`], [`timefmt`], [`allocator`].
 //! - `fuzzing` (hidden): the functions behind `fuzz/` targets and corpus replay.
 //!
 //! # Vocabulary
@@ -26,12 +26,15 @@
 //!
 //! # Data flow
 //! A request is read and parsed on the core that accepted it; the pushed
-//! families are sanitised and rendered there; the owned result goes to the
-//! core owning the group (`store::route::shard_for`), which checks it against
-//! the consistency index and stores it. A scrape asks every core for its
-//! families (shared `Arc`s of bytes rendered at push time) and merges them.
+//! families are sanitised there; the owned result goes to the core owning
+//! the group (`store::route::shard_for`), which checks it against the
+//! consistency index and stores it. A scrape asks every core for its
+//! families; each core renders the text of families pushed since the last
+//! scrape (once, kept with the family), and the scraping core merges the
+//! shared `Arc`s of bytes.
 
 pub mod access;
+pub mod allocator;
 pub mod api;
 pub mod cli;
 pub mod config;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use pushgate::{cli, log, runtime};
 
 fn main() -> ExitCode {
+    pushgate::allocator::tune();
     let config = match cli::parse().into_config() {
         Ok(c) => c,
         Err(e) => {

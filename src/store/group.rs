@@ -56,20 +56,40 @@ fn put_str(out: &mut String, s: &str) {
     out.push_str(s);
 }
 
+/// Bytes [`put_str`] writes for `s`.
+fn put_str_len(s: &str) -> usize {
+    let mut n = s.len() >> 6;
+    let mut digits = 1;
+    while n > 0 {
+        digits += 1;
+        n >>= 6;
+    }
+    digits + s.len()
+}
+
 impl Labels {
     /// Packs `pairs`, which must already be sorted by name.
-    pub fn from_sorted<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Labels {
-        let mut buf = String::with_capacity(64);
+    pub fn from_sorted<'a, I>(pairs: I) -> Labels
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+        I::IntoIter: Clone,
+    {
+        let pairs = pairs.into_iter();
+        // Sized exactly first: a million stored series keep this allocation,
+        // and a shrink after the fact may leave the larger block in place.
+        let len = pairs.clone().map(|(n, v)| put_str_len(n) + put_str_len(v)).sum();
+        let mut buf = String::with_capacity(len);
         for (n, v) in pairs {
             put_str(&mut buf, n);
             put_str(&mut buf, v);
         }
+        debug_assert_eq!(buf.len(), len);
         Labels { buf: buf.into_boxed_str() }
     }
 
     /// Packs `pairs` after sorting them by name.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Labels {
-        let mut v: Vec<(&str, &str)> = pairs.into_iter().collect();
+        let mut v: smallvec::SmallVec<[(&str, &str); 8]> = pairs.into_iter().collect();
         v.sort_by(|a, b| a.0.cmp(b.0));
         Labels::from_sorted(v)
     }
@@ -259,19 +279,32 @@ impl StoredFamily {
     }
 
     fn rendered(&self) -> &Rendered {
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
         self.rendered.get_or_init(|| {
-            let mut text = Vec::with_capacity(self.series.len() * (self.name.len() + 48));
-            let mut offsets = Vec::with_capacity(self.series.len() + 1);
-            for s in &self.series {
-                offsets.push(text.len() as u32);
-                if self.legacy_names {
-                    render_series(&mut text, &self.name, s);
-                } else {
-                    render_series_as(&mut text, &self.name, s, Escaping::Underscores);
+            // Rendered into a reused buffer, then copied into an allocation of
+            // the exact size: the text is kept for the family's lifetime, and
+            // a grown-then-shrunk vector may keep its larger block.
+            SCRATCH.with_borrow_mut(|text| {
+                text.clear();
+                let mut offsets = Vec::with_capacity(self.series.len() + 1);
+                for s in &self.series {
+                    offsets.push(text.len() as u32);
+                    if self.legacy_names {
+                        render_series(text, &self.name, s);
+                    } else {
+                        render_series_as(text, &self.name, s, Escaping::Underscores);
+                    }
                 }
-            }
-            offsets.push(text.len() as u32);
-            Rendered { text: text.into_boxed_slice(), offsets: offsets.into_boxed_slice() }
+                offsets.push(text.len() as u32);
+                let rendered =
+                    Rendered { text: Box::from(&text[..]), offsets: offsets.into_boxed_slice() };
+                if text.capacity() > 1 << 20 {
+                    *text = Vec::new();
+                }
+                rendered
+            })
         })
     }
 
