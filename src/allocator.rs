@@ -22,11 +22,12 @@ pub fn tune() {
 }
 
 /// The purge delay in effect, in milliseconds.
-pub fn purge_delay_ms() -> i64 {
+pub fn purge_delay_ms() -> std::ffi::c_long {
     #[allow(unsafe_code)]
     // SAFETY: reads an option by its index; no memory is passed.
-    let v = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
-    i64::from(v)
+    unsafe {
+        libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY)
+    }
 }
 
 #[cfg(test)]
