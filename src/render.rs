@@ -314,7 +314,7 @@ pub fn write_openmetrics_as(merged: &[Merged<'_>], escaping: Escaping, out: &mut
         if claimed.contains(&*written) {
             folded.insert(m.name);
             for (s, _) in m.series() {
-                if let crate::expfmt::Value::Simple(v) = s.value {
+                if let crate::expfmt::Value::Simple(v) = *s.value() {
                     created.insert((written.to_string(), s.labels.as_bytes()), v);
                 }
             }
@@ -369,7 +369,7 @@ pub fn write_openmetrics_as(merged: &[Merged<'_>], escaping: Escaping, out: &mut
             };
             // Exemplars and created timestamps, kept from protobuf pushes,
             // or a `_created` sample pushed as its own family.
-            let raw = s.raw_value.as_deref().filter(|_| decorate);
+            let raw = s.raw_value().filter(|_| decorate);
             let mut extras = raw.map(|raw| openmetrics::extras(m.typ, raw)).unwrap_or_default();
             if extras.created.is_none() && !created.is_empty() {
                 let key = (format!("{family}_created"), s.labels.as_bytes());
@@ -424,11 +424,11 @@ pub fn write_protobuf_as(merged: &[Merged<'_>], escaping: Escaping, out: &mut Ve
                     .iter()
                     .map(|(n, v)| (escape_label_for_scrape(n, escaping), v))
                     .collect();
-                StoredSeries {
-                    labels: Labels::from_sorted(pairs.iter().map(|(n, v)| (&**n, *v))),
-                    value: s.value.clone(),
-                    raw_value: s.raw_value.clone(),
-                }
+                StoredSeries::new(
+                    Labels::from_sorted(pairs.iter().map(|(n, v)| (&**n, *v))),
+                    s.value().into_owned(),
+                    s.raw_value().map(Box::from),
+                )
             })
             .collect();
         let refs: Vec<&StoredSeries> = escaped.iter().collect();
@@ -470,8 +470,7 @@ mod tests {
 
     #[test]
     fn own_help_wins_and_own_series_come_first() {
-        let s =
-            StoredSeries { labels: Default::default(), value: Value::Simple(3.0), raw_value: None };
+        let s = StoredSeries::new(Default::default(), Value::Simple(3.0), None);
         let own = Arc::new(StoredFamily::new(
             "process_open_fds".into(),
             Some("Number of open file descriptors.".into()),

@@ -117,13 +117,8 @@ mod tests {
             "<script>alert(1)</script>",
             [("instance".to_owned(), "\"><img src=x onerror=alert(2)>".to_owned())],
         );
-        let series = StoredSeries {
-            labels: [("job", "<script>alert(1)</script>"), ("x", "</td><script>")]
-                .into_iter()
-                .collect(),
-            value: Value::Simple(1.0),
-            raw_value: None,
-        };
+        let labels = [("job", "<script>alert(1)</script>"), ("x", "</td><script>")];
+        let series = StoredSeries::new(labels.into_iter().collect(), Value::Simple(1.0), None);
         let family = StoredFamily::new(
             "evil_metric".into(),
             Some("<b>HELP</b> & 'quotes'".into()),

@@ -27,7 +27,7 @@ fn family_json(f: &StoredFamily) -> String {
         }
         let labels = labels_object(s.labels.iter().map(|(n, v)| (n.to_string(), v.to_string())));
         let mut fields = vec![("labels", labels)];
-        match &s.value {
+        match &*s.value() {
             Value::Simple(v) => fields.push(("value", string(&go_float_string(*v)))),
             Value::Summary { count, sum, quantiles } => {
                 let q: Vec<(String, String)> = quantiles
@@ -40,7 +40,7 @@ fn family_json(f: &StoredFamily) -> String {
             }
             Value::Histogram { count, sum, buckets } => {
                 // Native histograms as the Pushgateway 1.8+ shows them (spec 1.5).
-                let native = match (f.typ, s.raw_value.as_deref()) {
+                let native = match (f.typ, s.raw_value()) {
                     (MetricType::Histogram, Some(raw)) => native_buckets(raw),
                     _ => None,
                 };

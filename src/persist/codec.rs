@@ -104,7 +104,7 @@ fn group_payload(p: &mut Vec<u8>, g: &Group) {
         for s in &f.series {
             let pairs: Vec<(&str, &str)> = s.labels.iter().collect();
             labels(p, pairs.into_iter());
-            match &s.value {
+            match &*s.value() {
                 Value::Simple(v) => {
                     p.push(0);
                     p.extend_from_slice(&v.to_le_bytes());
@@ -130,7 +130,7 @@ fn group_payload(p: &mut Vec<u8>, g: &Group) {
                     }
                 }
             }
-            match &s.raw_value {
+            match s.raw_value() {
                 Some(raw) => {
                     p.push(1);
                     varint(p, raw.len() as u64);
@@ -303,7 +303,7 @@ fn read_group_from(r: &mut Reader<'_>) -> Option<Group> {
                 _ => return None,
             };
             let labels = labels.iter().map(|(n, v)| (&**n, &**v)).collect();
-            series.push(StoredSeries { labels, value, raw_value });
+            series.push(StoredSeries::new(labels, value, raw_value));
         }
         let fam = StoredFamily::new(name.clone(), help, typ, series, pushed_at);
         group.families.insert(name, Arc::new(fam));

@@ -61,9 +61,9 @@ pub fn render_family(
             put_bytes_field(out, 1, n.as_bytes());
             put_bytes_field(out, 2, v.as_bytes());
         }
-        match &s.raw_value {
+        match s.raw_value() {
             Some(raw) => out.extend_from_slice(raw),
-            None => put_value(out, typ, &s.value),
+            None => put_value(out, typ, &s.value()),
         }
     }
     // Write the prefix right before the body and drop the unused placeholder
@@ -108,9 +108,9 @@ fn label_len(name: &str, value: &str) -> usize {
 fn metric_len(typ: MetricType, s: &StoredSeries) -> usize {
     let labels: usize = s.labels.iter().map(|(n, v)| bytes_field_len(label_len(n, v))).sum();
     labels
-        + match &s.raw_value {
+        + match s.raw_value() {
             Some(raw) => raw.len(),
-            None => bytes_field_len(value_len(typ, &s.value)),
+            None => bytes_field_len(value_len(typ, &s.value())),
         }
 }
 
@@ -180,7 +180,7 @@ mod tests {
     use crate::expfmt::Family;
 
     fn series(labels: &[(&str, &str)], value: Value) -> StoredSeries {
-        StoredSeries { labels: labels.iter().copied().collect(), value, raw_value: None }
+        StoredSeries::new(labels.iter().copied().collect(), value, None)
     }
 
     /// Stored series as the store keeps a parsed family's metrics.
@@ -206,7 +206,7 @@ mod tests {
         assert_eq!(back.len(), s.len());
         for (a, b) in s.iter().zip(&back) {
             assert_eq!(a.labels, b.labels);
-            assert_eq!(format!("{:?}", a.value), format!("{:?}", b.value));
+            assert_eq!(format!("{:?}", a.value()), format!("{:?}", b.value()));
         }
         // Re-rendering what was parsed (now with raw value bytes) is identical.
         assert_eq!(render(name, help, typ, &back), out);
@@ -426,10 +426,10 @@ mod tests {
         fn stored(g: &Gen) -> Vec<StoredSeries> {
             g.series
                 .iter()
-                .map(|(l, v)| StoredSeries {
-                    labels: l.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect::<Labels>(),
-                    value: v.clone(),
-                    raw_value: None,
+                .map(|(l, v)| {
+                    let labels =
+                        l.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect::<Labels>();
+                    StoredSeries::new(labels, v.clone(), None)
                 })
                 .collect()
         }

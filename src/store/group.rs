@@ -11,6 +11,7 @@
 //! (`underscores`), and scrapes with another scheme render it again; a
 //! family of legacy names has one text for every scheme.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -165,26 +166,59 @@ impl<'a> Iterator for LabelIter<'a> {
 }
 
 /// One stored series: sanitised labels and value.
+///
+/// 32 bytes: a million stored series are mostly counters, gauges and untyped
+/// values pushed as text, whose value is kept inline; summaries, histograms
+/// and anything pushed as protobuf are boxed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredSeries {
     /// Labels sorted by name; grouping labels and `instance` included.
     pub labels: Labels,
-    /// The value.
-    pub value: Value,
-    /// Encoded protobuf value fields when pushed as protobuf (see
-    /// [`crate::expfmt::Metric::raw_value`]); `None` for text pushes.
-    pub raw_value: Option<Box<[u8]>>,
+    value: SeriesValue,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum SeriesValue {
+    Simple(f64),
+    Boxed(Box<(Value, Option<Box<[u8]>>)>),
 }
 
 impl StoredSeries {
+    /// A series of `labels` holding `value` and, when pushed as protobuf,
+    /// its encoded value fields (see [`crate::expfmt::Metric::raw_value`]).
+    pub fn new(labels: Labels, value: Value, raw_value: Option<Box<[u8]>>) -> StoredSeries {
+        let value = match (value, raw_value) {
+            (Value::Simple(v), None) => SeriesValue::Simple(v),
+            (value, raw) => SeriesValue::Boxed(Box::new((value, raw))),
+        };
+        StoredSeries { labels, value }
+    }
+
+    /// The value.
+    pub fn value(&self) -> Cow<'_, Value> {
+        match &self.value {
+            SeriesValue::Simple(v) => Cow::Owned(Value::Simple(*v)),
+            SeriesValue::Boxed(b) => Cow::Borrowed(&b.0),
+        }
+    }
+
+    /// Encoded protobuf value fields when pushed as protobuf (see
+    /// [`crate::expfmt::Metric::raw_value`]); `None` for text pushes.
+    pub fn raw_value(&self) -> Option<&[u8]> {
+        match &self.value {
+            SeriesValue::Simple(_) => None,
+            SeriesValue::Boxed(b) => b.1.as_deref(),
+        }
+    }
+
     /// A parsed series stored as it is (labels as pushed, sorted; no
     /// grouping labels added): for data the server made itself or restores.
     pub fn from_metric(m: &crate::expfmt::Metric<'_>) -> StoredSeries {
-        StoredSeries {
-            labels: m.labels.iter().map(|l| (&*l.name, &*l.value)).collect(),
-            value: m.value.clone(),
-            raw_value: m.raw_value.as_deref().map(Box::from),
-        }
+        StoredSeries::new(
+            m.labels.iter().map(|l| (&*l.name, &*l.value)).collect(),
+            m.value.clone(),
+            m.raw_value.as_deref().map(Box::from),
+        )
     }
 
     /// Go's `MetricSorter` order: fewer labels first, then label values
@@ -341,19 +375,18 @@ impl StoredFamily {
         let help = if name == PUSH_TIME { PUSH_TIME_HELP } else { PUSH_FAILURE_TIME_HELP };
         let instance = key.get("instance").is_none().then_some(("instance", ""));
         let labels = key.labels().iter().map(|(n, v)| (n.as_str(), v.as_str())).chain(instance);
-        let series = StoredSeries {
-            labels: Labels::from_pairs(labels),
-            value: Value::Simple(value),
-            raw_value: None,
-        };
+        let series = StoredSeries::new(Labels::from_pairs(labels), Value::Simple(value), None);
         StoredFamily::new(name.into(), Some(help.into()), MetricType::Gauge, vec![series], at)
     }
 
     /// The value of the first series if it is a simple value (timestamp gauges).
     pub fn first_simple_value(&self) -> Option<f64> {
         match self.series.first()?.value {
-            Value::Simple(v) => Some(v),
-            _ => None,
+            SeriesValue::Simple(v) => Some(v),
+            SeriesValue::Boxed(ref b) => match b.0 {
+                Value::Simple(v) => Some(v),
+                _ => None,
+            },
         }
     }
 }
@@ -530,24 +563,24 @@ fn push_sample(
 /// Appends the text exposition lines of one series (spec 4.3), names
 /// written as they are.
 pub fn render_series(out: &mut Vec<u8>, name: &str, s: &StoredSeries) {
-    render_lines(out, (name, Names::Raw), &s.labels, &s.value);
+    render_lines(out, (name, Names::Raw), &s.labels, &s.value());
 }
 
 /// Appends the text exposition lines of one series with its names as a
 /// scrape with `escaping` writes them (see [`push_name`]).
 pub fn render_series_as(out: &mut Vec<u8>, name: &str, s: &StoredSeries, escaping: Escaping) {
     if escaping == Escaping::AllowUtf8 {
-        return render_lines(out, (name, Names::Quoted), &s.labels, &s.value);
+        return render_lines(out, (name, Names::Quoted), &s.labels, &s.value());
     }
     let name = escape_for_scrape(name, escaping);
     if s.labels.iter().all(|(n, _)| is_legacy_label_name(n.as_bytes())) {
-        return render_lines(out, (&name, Names::Raw), &s.labels, &s.value);
+        return render_lines(out, (&name, Names::Raw), &s.labels, &s.value());
     }
     // Go escapes the names in place: label order stays the stored one.
     let escaped: Vec<_> =
         s.labels.iter().map(|(n, v)| (escape_label_for_scrape(n, escaping), v)).collect();
     let labels = Labels::from_sorted(escaped.iter().map(|(n, v)| (&**n, *v)));
-    render_lines(out, (&name, Names::Raw), &labels, &s.value);
+    render_lines(out, (&name, Names::Raw), &labels, &s.value());
 }
 
 fn render_lines(out: &mut Vec<u8>, name: (&str, Names), labels: &Labels, value: &Value) {
@@ -580,7 +613,7 @@ mod tests {
     use super::*;
 
     fn series(labels: &[(&str, &str)], value: Value) -> StoredSeries {
-        StoredSeries { labels: labels.iter().copied().collect(), value, raw_value: None }
+        StoredSeries::new(labels.iter().copied().collect(), value, None)
     }
 
     #[test]

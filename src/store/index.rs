@@ -356,11 +356,8 @@ mod tests {
             MetricType::Histogram => Value::Histogram { count: 1, sum: 1.0, buckets: vec![] },
             _ => Value::Simple(1.0),
         };
-        let s = StoredSeries {
-            labels: [("instance", ""), ("job", job)].into_iter().collect(),
-            value,
-            raw_value: None,
-        };
+        let s =
+            StoredSeries::new([("instance", ""), ("job", job)].into_iter().collect(), value, None);
         StoredFamily::new(name.into(), None, typ, vec![s], SystemTime::UNIX_EPOCH)
     }
 

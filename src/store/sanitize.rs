@@ -79,11 +79,8 @@ pub fn prepare_with(
             if !labels.iter().any(|(n, _)| *n == "instance") {
                 labels.push(("instance", ""));
             }
-            let s = StoredSeries {
-                labels: Labels::from_pairs(labels),
-                value: m.value,
-                raw_value: m.raw_value.map(Box::from),
-            };
+            let s =
+                StoredSeries::new(Labels::from_pairs(labels), m.value, m.raw_value.map(Box::from));
             // Text-format names are valid by construction; protobuf ones need checking.
             let invalid = |n: &str| n.starts_with("__") || !names.is_valid_label_name(n.as_bytes());
             if let Some((bad, _)) = s.labels.iter().find(|(n, _)| invalid(n)) {
@@ -134,7 +131,7 @@ pub fn proto_text(typ: MetricType, s: &StoredSeries) -> String {
             quote(v.as_bytes())
         ));
     }
-    match &s.value {
+    match &*s.value() {
         Value::Simple(v) => {
             let kind = match typ {
                 MetricType::Counter => "counter",

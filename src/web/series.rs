@@ -82,7 +82,7 @@ fn push_row(out: &mut Vec<u8>, name: &str, value: impl FnOnce(&mut Vec<u8>)) {
 }
 
 fn push_series_value(out: &mut Vec<u8>, typ: MetricType, s: &StoredSeries) {
-    match &s.value {
+    match &*s.value() {
         Value::Simple(v) => push_value(out, *v),
         Value::Summary { count, sum, quantiles } => {
             out.extend_from_slice(b"<table class=\"sub\">");
@@ -100,7 +100,7 @@ fn push_series_value(out: &mut Vec<u8>, typ: MetricType, s: &StoredSeries) {
         }
         Value::Histogram { count, sum, buckets } => {
             out.extend_from_slice(b"<table class=\"sub\">");
-            let native = match (typ, s.raw_value.as_deref()) {
+            let native = match (typ, s.raw_value()) {
                 (MetricType::Histogram, Some(raw)) => native_buckets(raw),
                 _ => None,
             };
@@ -156,7 +156,7 @@ mod tests {
     }
 
     fn series(labels: &[(&str, &str)], value: Value) -> StoredSeries {
-        StoredSeries { labels: labels.iter().copied().collect(), value, raw_value: None }
+        StoredSeries::new(labels.iter().copied().collect(), value, None)
     }
 
     fn table(key: &GroupingKey, f: &StoredFamily) -> String {
