@@ -43,26 +43,8 @@ pub fn push_go_float(out: &mut Vec<u8>, v: f64) {
         out.extend_from_slice(&digits[i..]);
         return;
     }
-    // Rust's `{:e}` yields the shortest round-trip digits, e.g. "-1.2345e-7";
-    // written into a stack buffer (no allocation on this hot path).
-    let mut buf = StackBuf { bytes: [0; 40], len: 0 };
-    let _ = write!(buf, "{v:e}");
-    let text = &buf.bytes[..buf.len];
-    let e_at = text.iter().position(|b| *b == b'e').expect("`{:e}` always prints an exponent");
-    let exp: i32 = std::str::from_utf8(&text[e_at + 1..])
-        .ok()
-        .and_then(|e| e.parse().ok())
-        .expect("`{:e}` prints a decimal exponent");
-    let (neg, mantissa) = match text[..e_at].strip_prefix(b"-") {
-        Some(m) => (true, m),
-        None => (false, &text[..e_at]),
-    };
-    let mut digits_buf = [0u8; 24];
-    let mut n_digits = 0;
-    for &b in mantissa.iter().filter(|b| **b != b'.') {
-        digits_buf[n_digits] = b;
-        n_digits += 1;
-    }
+    let neg = v < 0.0;
+    let (digits_buf, n_digits, exp) = shortest_digits(v.abs());
     let digits = &digits_buf[..n_digits];
     if neg {
         out.push(b'-');
@@ -75,11 +57,12 @@ pub fn push_go_float(out: &mut Vec<u8>, v: f64) {
         }
         out.push(b'e');
         out.push(if exp < 0 { b'-' } else { b'+' });
-        let e = exp.unsigned_abs();
-        if e < 10 {
-            out.push(b'0');
+        let e = exp.unsigned_abs(); // at most 324
+        if e >= 100 {
+            out.push(b'0' + (e / 100) as u8);
         }
-        out.extend_from_slice(e.to_string().as_bytes());
+        out.push(b'0' + (e / 10 % 10) as u8);
+        out.push(b'0' + (e % 10) as u8);
     } else if exp < 0 {
         out.extend_from_slice(b"0.");
         for _ in 0..(-exp - 1) {
@@ -99,22 +82,40 @@ pub fn push_go_float(out: &mut Vec<u8>, v: f64) {
     }
 }
 
-/// A fixed-size `fmt::Write` sink for float digits (at most ~25 bytes).
-struct StackBuf {
-    bytes: [u8; 40],
-    len: usize,
-}
-
-impl std::fmt::Write for StackBuf {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        if end > self.bytes.len() {
-            return Err(std::fmt::Error);
+/// The shortest digits that round-trip to `v` (finite, > 0), without
+/// leading or trailing zeros, and the decimal exponent of the first digit
+/// (`v = d.ddd × 10^exp`). ryu finds them; its spelling ("1234042.5",
+/// "1.7e9", "1e-7", "0.001") is read back into digits and exponent.
+fn shortest_digits(v: f64) -> ([u8; 24], usize, i32) {
+    let mut ryu = ryu::Buffer::new();
+    let text = ryu.format_finite(v).as_bytes();
+    let (mantissa, e10) = match text.iter().position(|b| *b == b'e') {
+        Some(at) => {
+            let e = std::str::from_utf8(&text[at + 1..]).ok().and_then(|e| e.parse::<i32>().ok());
+            (&text[..at], e.unwrap_or(0))
         }
-        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
+        None => (text, 0),
+    };
+    let point = mantissa.iter().position(|b| *b == b'.').unwrap_or(mantissa.len()) as i32;
+    let mut digits = [0u8; 24];
+    let mut n = 0;
+    // Exponent of the first significant digit: the point position, minus
+    // one per leading zero skipped.
+    let mut exp = point - 1 + e10;
+    for &b in mantissa.iter().filter(|b| **b != b'.') {
+        if n == 0 && b == b'0' {
+            exp -= 1;
+            continue;
+        }
+        if n < digits.len() {
+            digits[n] = b;
+            n += 1;
+        }
     }
+    while n > 1 && digits[n - 1] == b'0' {
+        n -= 1;
+    }
+    (digits, n, exp)
 }
 
 /// Appends `v` as the text exposition format spells it (prometheus/common
@@ -177,6 +178,32 @@ pub fn quote(s: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The digits and exponent as Rust's own shortest `{:e}` spells them
+    /// (the implementation before ryu): the reference for `shortest_digits`.
+    fn reference_digits(v: f64) -> (String, i32) {
+        let text = format!("{v:e}");
+        let (mantissa, exp) = text.split_once('e').expect("`{:e}` prints an exponent");
+        (mantissa.replace('.', ""), exp.parse().expect("decimal exponent"))
+    }
+
+    proptest! {
+        #[test]
+        fn shortest_digits_match_rust_formatting(bits in any::<u64>()) {
+            let v = f64::from_bits(bits).abs();
+            prop_assume!(v.is_finite() && v > 0.0);
+            let (d, n, exp) = shortest_digits(v);
+            prop_assert_eq!((std::str::from_utf8(&d[..n]).unwrap().to_owned(), exp), reference_digits(v));
+        }
+
+        #[test]
+        fn shortest_digits_match_for_decimal_values(m in 1u64..10_000_000, scale in -12i32..12) {
+            let v = m as f64 * 10f64.powi(scale);
+            let (d, n, exp) = shortest_digits(v);
+            prop_assert_eq!((std::str::from_utf8(&d[..n]).unwrap().to_owned(), exp), reference_digits(v));
+        }
+    }
 
     fn g(v: f64) -> String {
         let mut out = Vec::new();

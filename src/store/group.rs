@@ -432,14 +432,18 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
 
 /// Appends a label value escaped for the text format (`\\`, `\"`, `\n`).
 pub fn push_escaped_label_value(out: &mut Vec<u8>, v: &str) {
-    for &b in v.as_bytes() {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b => out.push(b),
-        }
+    let mut rest = v.as_bytes();
+    // Runs without anything to escape (nearly every value) are copied whole.
+    while let Some(at) = memchr::memchr3(b'\\', b'"', b'\n', rest) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(match rest[at] {
+            b'\\' => b"\\\\",
+            b'"' => b"\\\"",
+            _ => b"\\n",
+        });
+        rest = &rest[at + 1..];
     }
+    out.extend_from_slice(rest);
 }
 
 /// Appends a metric name as a scrape with `escaping` writes it
