@@ -51,8 +51,10 @@ stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 echo "# load comparison $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(uname -r), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "# wrk -t1 -c16 -d${DUR}s, 1 KB PUTs (12 samples, 4 families) over 1000 groups"
 
+start_pushgate --runtime.cores=1; PG1=$(push_rate "$LAST_PORT"); stop "$LAST_PID"
+echo "pushgate 1 core (checked)          pushes/s: $PG1"
 start_pushgate; PG=$(push_rate "$LAST_PORT"); PG_PID=$LAST_PID; PG_PORT=$LAST_PORT
-echo "pushgate (checked)                 pushes/s: $PG"
+echo "pushgate all cores (checked)       pushes/s: $PG"
 LAT=$( (cd "$BENCH" && PG_GROUPS=1000 BODY=body.txt wrk -t1 -c2 -d"${DUR}s" --latency -s push.lua "http://127.0.0.1:$PG_PORT") )
 LAT_RATE=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$LAT")
 LAT_P99=$(awk '/ 99%/ {print $2}' <<<"$LAT")
@@ -68,11 +70,14 @@ echo "pushgate WAL mode (fsync per batch) pushes/s: $PGW_WAL ($(python3 -c "prin
 
 start_pushgate; P=$LAST_PORT; PID=$LAST_PID
 python3 "$BENCH/populate.py" "127.0.0.1:$P" "$POP_GROUPS" "$POP_SERIES" 4
+# The first scrape after populating renders every family's text on its owning
+# core (text is rendered once per push, lazily); later scrapes reuse it.
+PG_FIRST=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$P/metrics")
 PG_FULL=$(push_rate "$P")
 PG_SCRAPE=$(scrape_time "$P"); PG_SCRAPE_GZ=$(scrape_time "$P" -H 'Accept-Encoding: gzip')
 PG_RSS=$(rss_mb "$PID"); stop "$PID"
 echo "pushgate with $((POP_GROUPS * POP_SERIES)) series stored     pushes/s: $PG_FULL ($(python3 -c "print(f'{$PG_FULL/max($PG,1):.2f}')")x empty store)"
-echo "pushgate scrape: ${PG_SCRAPE}s, gzip ${PG_SCRAPE_GZ}s, RSS ${PG_RSS} MB"
+echo "pushgate scrape: first ${PG_FIRST}s, then ${PG_SCRAPE}s, gzip ${PG_SCRAPE_GZ}s, RSS ${PG_RSS} MB"
 
 start_pushgate --web.enable-admin-api; P=$LAST_PORT; PID=$LAST_PID
 python3 "$BENCH/populate.py" "127.0.0.1:$P" 100000 1 8
@@ -95,15 +100,17 @@ if [ "${SKIP_REFERENCE:-0}" != 1 ]; then
     GW_SCRAPE=$(scrape_time "$P"); GW_SCRAPE_GZ=$(scrape_time "$P" -H 'Accept-Encoding: gzip')
     GW_RSS=$(rss_mb "$PID"); stop "$PID"
     echo "pushgateway scrape: ${GW_SCRAPE}s, gzip ${GW_SCRAPE_GZ}s, RSS ${GW_RSS} MB"
-    python3 - "$PG" "$NG" "$GW" "$GWU" "$PG_FULL" "$PG_SCRAPE" "$GW_SCRAPE" "$PG_SCRAPE_GZ" "$GW_SCRAPE_GZ" "$PG_RSS" "$GW_RSS" <<'PY'
+    python3 - "$PG" "$NG" "$GW" "$GWU" "$PG_FULL" "$PG_SCRAPE" "$GW_SCRAPE" "$PG_SCRAPE_GZ" "$GW_SCRAPE_GZ" "$PG_RSS" "$GW_RSS" "$PG1" "$PG_FIRST" <<'PY'
 import sys
-pg, ng, gw, gwu, full, s, gs, sz, gsz, rss, grss = map(float, sys.argv[1:])
+pg, ng, gw, gwu, full, s, gs, sz, gsz, rss, grss, pg1, first = map(float, sys.argv[1:])
 rows = [
-    ("pushes/s vs nginx return 200", pg / ng, ">= 0.8"),
+    ("pushes/s vs nginx return 200 (both 1 core/worker)", pg1 / ng, ">= 0.8"),
+    ("pushes/s vs nginx return 200 (pushgate on all cores)", pg / ng, ">= 0.8"),
     ("pushes/s vs pushgateway default", pg / max(gw, 1), "hundreds"),
     ("pushes/s vs pushgateway unchecked", pg / max(gwu, 1), ">= 4"),
     ("pushes/s 1M stored vs empty", full / max(pg, 1), ">= 0.9"),
     ("scrape 1M time vs pushgateway", s / gs, "<= 0.05"),
+    ("first scrape 1M after populating vs pushgateway", first / gs, "(<= 0.05)"),
     ("scrape 1M gzip time vs pushgateway", sz / gsz, "<= 0.1"),
     ("RSS 1M vs pushgateway", rss / grss, "<= 0.167"),
 ]
