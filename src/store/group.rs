@@ -381,12 +381,9 @@ impl StoredFamily {
 
     /// The value of the first series if it is a simple value (timestamp gauges).
     pub fn first_simple_value(&self) -> Option<f64> {
-        match self.series.first()?.value {
-            SeriesValue::Simple(v) => Some(v),
-            SeriesValue::Boxed(ref b) => match b.0 {
-                Value::Simple(v) => Some(v),
-                _ => None,
-            },
+        match *self.series.first()?.value() {
+            Value::Simple(v) => Some(v),
+            _ => None,
         }
     }
 }
