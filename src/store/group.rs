@@ -23,7 +23,6 @@ use crate::expfmt::escape::{
 use crate::expfmt::{MetricType, Value};
 use crate::gofmt::push_expfmt_float;
 use crate::grouping::GroupingKey;
-use crate::store::index::fingerprint;
 
 /// Name of the per-group gauge holding the last successful push time.
 pub const PUSH_TIME: &str = "push_time_seconds";
@@ -264,8 +263,6 @@ pub struct StoredFamily {
     /// Wall time of the push that wrote this family.
     pub pushed_at: SystemTime,
     rendered: OnceLock<Rendered>,
-    /// `fingerprints[i]` identifies `series[i]` store-wide (see `index::fingerprint`).
-    fingerprints: Box<[u64]>,
     /// The name and every label name are legacy: `text` is what every
     /// escaping scheme writes. Otherwise `text` is written with
     /// [`Escaping::Underscores`], the default.
@@ -293,17 +290,7 @@ impl StoredFamily {
             && series
                 .iter()
                 .all(|s| s.labels.iter().all(|(n, _)| is_legacy_label_name(n.as_bytes())));
-        let fingerprints = series.iter().map(|s| fingerprint(&name, &s.labels)).collect();
-        StoredFamily {
-            name,
-            help,
-            typ,
-            series,
-            pushed_at,
-            rendered: OnceLock::new(),
-            fingerprints,
-            legacy_names,
-        }
+        StoredFamily { name, help, typ, series, pushed_at, rendered: OnceLock::new(), legacy_names }
     }
 
     /// Renders the text lines now if they are not yet: called by the owning
@@ -352,11 +339,6 @@ impl StoredFamily {
     /// by every escaping scheme).
     pub fn has_legacy_names(&self) -> bool {
         self.legacy_names
-    }
-
-    /// Store-wide identities of the series, in series order (computed once).
-    pub fn fingerprints(&self) -> &[u64] {
-        &self.fingerprints
     }
 
     /// The rendered sample lines of series `i`.

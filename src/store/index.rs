@@ -17,7 +17,7 @@
 //! INVARIANT: counts reflect exactly the families stored in all shards whose
 //! series lists are non-empty (families without series are dropped at scrape).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -36,17 +36,72 @@ pub fn fingerprint(name: &str, labels: &Labels) -> u64 {
     stable_hash(&(name, labels.as_bytes()))
 }
 
+/// Hashes a fingerprint by itself: fingerprints are already uniform 64-bit
+/// hashes, so hashing them again would only cost time.
+#[derive(Default, Clone, Copy)]
+struct FingerprintHasher(u64);
+
+impl std::hash::Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed with this hasher; fold anything else.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, fp: u64) {
+        self.0 = fp;
+    }
+}
+
+type FingerprintBuild = std::hash::BuildHasherDefault<FingerprintHasher>;
+
 #[derive(Default)]
 struct NameEntry {
     /// Per `MetricType as usize`: number of stored families of this name and type.
     types: [u32; 6],
-    /// Series fingerprint → number of groups exposing it.
-    series: HashMap<u64, u32, ahash::RandomState>,
+    /// Fingerprints exposed by at least one group. A consistent store
+    /// exposes each at most once, so a set (8 bytes per series) holds the
+    /// counts of nearly every series.
+    series: HashSet<u64, FingerprintBuild>,
+    /// Counts of the fingerprints exposed more than once: while a check has
+    /// applied a push's delta, or in a store restored without checks.
+    shared: HashMap<u64, u32, FingerprintBuild>,
 }
 
 impl NameEntry {
     fn is_present(&self) -> bool {
         self.types.iter().any(|c| *c > 0)
+    }
+
+    /// Number of groups exposing the series `fp`.
+    fn count(&self, fp: u64) -> u32 {
+        match self.shared.get(&fp) {
+            Some(&c) => c,
+            None => u32::from(self.series.contains(&fp)),
+        }
+    }
+
+    fn increment(&mut self, fp: u64) {
+        if !self.series.insert(fp) {
+            *self.shared.entry(fp).or_insert(1) += 1;
+        }
+    }
+
+    fn decrement(&mut self, fp: u64) {
+        match self.shared.get_mut(&fp) {
+            Some(c) if *c > 2 => *c -= 1,
+            Some(_) => {
+                self.shared.remove(&fp);
+            }
+            None => {
+                self.series.remove(&fp);
+            }
+        }
     }
 }
 
@@ -130,6 +185,7 @@ impl Locked<'_> {
         self.guards.iter().find(|(i, _)| *i == s).and_then(|(_, g)| g.names.get(name))
     }
 
+    /// Counts `fam` in (`sign` 1) or out (`sign` -1) of the index.
     fn add(&mut self, fam: &StoredFamily, sign: i32) {
         if fam.series.is_empty() {
             return;
@@ -137,11 +193,11 @@ impl Locked<'_> {
         let entry = self.entry(&fam.name);
         let t = &mut entry.types[fam.typ as usize];
         *t = t.wrapping_add_signed(sign);
-        for &fp in fam.fingerprints() {
-            let c = entry.series.entry(fp).or_default();
-            *c = c.wrapping_add_signed(sign);
-            if *c == 0 {
-                entry.series.remove(&fp);
+        for (fp, _) in fingerprints(fam) {
+            if sign > 0 {
+                entry.increment(fp);
+            } else {
+                entry.decrement(fp);
             }
         }
         if !entry.is_present() {
@@ -152,6 +208,16 @@ impl Locked<'_> {
             }
         }
     }
+}
+
+/// Whether replacing `old` by `new` leaves the index unchanged: same name,
+/// type and label sets (a group pushed again with new values, the common
+/// case), so neither needs counting out and in again.
+fn same_identity(old: &StoredFamily, new: &StoredFamily) -> bool {
+    old.name == new.name
+        && old.typ == new.typ
+        && old.series.len() == new.series.len()
+        && old.series.iter().zip(&new.series).all(|(a, b)| a.labels == b.labels)
 }
 
 impl Index {
@@ -209,23 +275,32 @@ impl Index {
             related_stripes(&f.name, f.typ, &mut stripes);
         }
         let mut locked = self.lock_stripes(stripes);
+        let added_all = added;
+        // A family replaced by one with the same identity changes no count
+        // (names are unique within each list, so pairs match one to one).
+        let unchanged =
+            |f: &StoredFamily, others: &[&StoredFamily]| others.iter().any(|o| same_identity(o, f));
+        let added: Vec<&StoredFamily> =
+            added.iter().copied().filter(|f| !unchanged(f, removed)).collect();
+        let removed: Vec<&StoredFamily> =
+            removed.iter().copied().filter(|f| !unchanged(f, &added_all)).collect();
         // Added first: a series the push keeps goes 1 -> 2 -> 1 in place,
         // rather than being removed from its map and inserted again.
-        for f in added {
+        for f in &added {
             locked.add(f, 1);
         }
-        for f in removed {
+        for f in &removed {
             locked.add(f, -1);
         }
         let mut errors = Vec::new();
-        for f in added.iter().filter(|f| !f.series.is_empty()) {
+        for f in added_all.iter().filter(|f| !f.series.is_empty()) {
             check_family(&locked, f, &mut errors);
         }
         if !errors.is_empty() {
-            for f in removed {
+            for f in &removed {
                 locked.add(f, 1);
             }
-            for f in added {
+            for f in &added {
                 locked.add(f, -1);
             }
             return Err(errors);
@@ -254,7 +329,7 @@ impl Index {
     pub fn would_duplicate(&self, fam: &StoredFamily) -> bool {
         let locked = self.lock(std::iter::once(&*fam.name));
         let Some(entry) = locked.get(&fam.name) else { return false };
-        fam.fingerprints().iter().any(|fp| entry.series.contains_key(fp))
+        fingerprints(fam).any(|(fp, _)| entry.count(fp) > 0)
     }
 }
 
@@ -271,12 +346,7 @@ fn check_family(locked: &Locked<'_>, f: &StoredFamily, errors: &mut Vec<String>)
         ));
         return;
     }
-    if let Some((s, _)) = f
-        .series
-        .iter()
-        .zip(f.fingerprints())
-        .find(|(_, fp)| entry.series.get(fp).is_some_and(|c| *c > 1))
-    {
+    if let Some((_, s)) = fingerprints(f).find(|(fp, _)| entry.count(*fp) > 1) {
         errors.push(duplicate_error(&f.name, f.typ, s));
         return;
     }
@@ -338,10 +408,11 @@ fn type_from_index(i: usize) -> MetricType {
     }
 }
 
-/// Series of `fam` as `(fingerprint, series)` pairs (used by scrape-time
-/// validation in unchecked mode).
+/// Series of `fam` as `(fingerprint, series)` pairs. Computed when asked
+/// (a hash of the name and packed labels) rather than stored: 8 bytes per
+/// stored series, against a hash per series counted in or out.
 pub fn fingerprints(fam: &StoredFamily) -> impl Iterator<Item = (u64, &StoredSeries)> {
-    fam.fingerprints().iter().copied().zip(fam.series.iter())
+    fam.series.iter().map(|s| (fingerprint(&fam.name, &s.labels), s))
 }
 
 #[cfg(test)]
@@ -394,6 +465,44 @@ mod tests {
         assert!(idx.would_duplicate(&b));
         idx.remove(&[&a]);
         assert!(!idx.would_duplicate(&b));
+    }
+
+    #[test]
+    fn series_exposed_twice_are_counted_until_both_go() {
+        // A restored store may hold the same series in two groups.
+        let idx = Index::default();
+        let a = fam("m", MetricType::Gauge, "w");
+        let b = fam("m", MetricType::Gauge, "w");
+        idx.add_unchecked(&[&a]);
+        idx.add_unchecked(&[&b]);
+        // Pushing the same identity again keeps counts as they are, so the
+        // duplicate is still reported.
+        let a2 = fam("m", MetricType::Gauge, "w");
+        let e = idx.check_and_apply(&[&a], &[&a2]).unwrap_err();
+        assert!(e[0].ends_with("was collected before with the same name and label values"));
+        idx.remove(&[&b]);
+        assert!(idx.would_duplicate(&a2), "a is still counted once");
+        idx.check_and_apply(&[&a], &[&a2]).unwrap();
+        idx.remove(&[&a2]);
+        assert!(!idx.would_duplicate(&a2));
+        // The name left the index with its last family.
+        let c = fam("m", MetricType::Counter, "other");
+        idx.check_and_apply(&[], &[&c]).unwrap();
+    }
+
+    #[test]
+    fn unchanged_replacement_keeps_type_checks() {
+        let idx = Index::default();
+        idx.register_own("own_metric", MetricType::Gauge);
+        let a = fam("own_metric", MetricType::Counter, "a");
+        idx.add_unchecked(&[&a]);
+        let a2 = fam("own_metric", MetricType::Counter, "a");
+        let e = idx.check_and_apply(&[&a], &[&a2]).unwrap_err();
+        assert_eq!(e, ["gathered metric family own_metric has type COUNTER but should have GAUGE"]);
+        // The refusal left both counted: removing the pushed family frees the name's type.
+        idx.remove(&[&a]);
+        let g = fam("own_metric", MetricType::Gauge, "b");
+        idx.check_and_apply(&[], &[&g]).unwrap();
     }
 
     #[test]

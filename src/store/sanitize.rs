@@ -6,7 +6,6 @@
 //! push, timestamps). Runs on the core that received the request, so the
 //! owning shard only does the cheap store-wide part of the check.
 
-use std::collections::HashSet;
 use std::time::SystemTime;
 
 use crate::expfmt::escape::NameValidation;
@@ -97,12 +96,14 @@ pub fn prepare_with(
         // A later family of the same name wins, as in the Go server's map (spec 2.2).
         out.retain(|f| f.name != name);
         let family = StoredFamily::new(name, help, fam.typ, series, received);
-        // Series identical after label overriding (spec 2.3); the family's
-        // series are sorted, so duplicates have equal fingerprints nearby but
-        // not necessarily adjacent: use a set.
-        let mut seen: HashSet<u64, ahash::RandomState> = HashSet::default();
-        for (s, fp) in family.series.iter().zip(family.fingerprints()) {
-            if !seen.insert(*fp) {
+        // Series identical after label overriding (spec 2.3). The family's
+        // series are sorted by label values, so identical series sit in one
+        // run of series that compare equal (nearly always a run of one).
+        let series = &family.series;
+        for (i, s) in series.iter().enumerate() {
+            let earlier = series[..i].iter().rev();
+            let mut run = earlier.take_while(|e| e.go_cmp(s) == std::cmp::Ordering::Equal);
+            if run.any(|e| e.labels == s.labels) {
                 errors.push(duplicate_error(&family.name, family.typ, s));
             }
         }
