@@ -283,7 +283,7 @@ impl Index {
         let added: Vec<&StoredFamily> =
             added.iter().copied().filter(|f| !unchanged(f, removed)).collect();
         let removed: Vec<&StoredFamily> =
-            removed.iter().copied().filter(|f| !unchanged(f, &added_all)).collect();
+            removed.iter().copied().filter(|f| !unchanged(f, added_all)).collect();
         // Added first: a series the push keeps goes 1 -> 2 -> 1 in place,
         // rather than being removed from its map and inserted again.
         for f in &added {
