@@ -83,13 +83,13 @@ impl<'a> Merged<'a> {
         if let Some(parts) = self.disjoint_parts() {
             return parts
                 .iter()
-                .flat_map(|f| f.series.iter().enumerate().map(|(i, s)| (s, f.series_text(i))))
+                .flat_map(|f| f.series.iter().zip(f.series_texts()))
                 .collect();
         }
         let mut series: Vec<(&StoredSeries, &[u8])> = self
             .parts
             .iter()
-            .flat_map(|f| f.series.iter().enumerate().map(|(i, s)| (s, f.series_text(i))))
+            .flat_map(|f| f.series.iter().zip(f.series_texts()))
             .collect();
         if self.parts.len() > 1 {
             series.sort_by(|a, b| a.0.go_cmp(b.0));

@@ -201,6 +201,15 @@ impl StoredSeries {
         }
     }
 
+    /// Whether the value is a counter, gauge or untyped number: its text
+    /// exposition is exactly one line.
+    pub fn is_simple(&self) -> bool {
+        match &self.value {
+            SeriesValue::Simple(_) => true,
+            SeriesValue::Boxed(b) => matches!(b.0, Value::Simple(_)),
+        }
+    }
+
     /// Encoded protobuf value fields when pushed as protobuf (see
     /// [`crate::expfmt::Metric::raw_value`]); `None` for text pushes.
     pub fn raw_value(&self) -> Option<&[u8]> {
@@ -273,7 +282,10 @@ pub struct StoredFamily {
 #[derive(Debug)]
 struct Rendered {
     text: Box<[u8]>,
-    offsets: Box<[u32]>,
+    /// `None` when every series is one line (simple values: the common
+    /// case, where 4 bytes per series would be spent on what the newlines
+    /// already say).
+    offsets: Option<Box<[u32]>>,
 }
 
 impl StoredFamily {
@@ -319,8 +331,9 @@ impl StoredFamily {
                     }
                 }
                 offsets.push(text.len() as u32);
-                let rendered =
-                    Rendered { text: Box::from(&text[..]), offsets: offsets.into_boxed_slice() };
+                let one_line_each = self.series.iter().all(StoredSeries::is_simple);
+                let offsets = (!one_line_each).then(|| offsets.into_boxed_slice());
+                let rendered = Rendered { text: Box::from(&text[..]), offsets };
                 if text.capacity() > 1 << 20 {
                     *text = Vec::new();
                 }
@@ -341,10 +354,10 @@ impl StoredFamily {
         self.legacy_names
     }
 
-    /// The rendered sample lines of series `i`.
-    pub fn series_text(&self, i: usize) -> &[u8] {
+    /// The rendered sample lines of each series, in series order.
+    pub fn series_texts(&self) -> SeriesTexts<'_> {
         let r = self.rendered();
-        &r.text[r.offsets[i] as usize..r.offsets[i + 1] as usize]
+        SeriesTexts { text: &r.text, offsets: r.offsets.as_deref(), next: 0, pos: 0 }
     }
 
     /// The rendered sample lines of all series, in order.
@@ -367,6 +380,30 @@ impl StoredFamily {
             Value::Simple(v) => Some(v),
             _ => None,
         }
+    }
+}
+
+/// Iterator over the rendered lines of each series of a family.
+pub struct SeriesTexts<'a> {
+    text: &'a [u8],
+    offsets: Option<&'a [u32]>,
+    next: usize,
+    pos: usize,
+}
+
+impl<'a> Iterator for SeriesTexts<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let end = match self.offsets {
+            Some(offsets) => *offsets.get(self.next + 1)? as usize,
+            // One line per series; label values hold no raw newline (escaped).
+            None => self.pos + memchr::memchr(b'\n', self.text.get(self.pos..)?)? + 1,
+        };
+        let lines = self.text.get(self.pos..end)?;
+        self.next += 1;
+        self.pos = end;
+        Some(lines)
     }
 }
 
@@ -736,6 +773,37 @@ mod tests {
             String::from_utf8(f.text().to_vec()).unwrap(),
             "m{job=\"b\"} 1\nm{instance=\"a\",job=\"a\"} 1\nm{instance=\"a\",job=\"b\"} 1\n"
         );
-        assert_eq!(f.series_text(1), b"m{instance=\"a\",job=\"a\"} 1\n");
+        assert_eq!(f.series_texts().nth(1).unwrap(), b"m{instance=\"a\",job=\"a\"} 1\n");
+    }
+
+    #[test]
+    fn series_texts_split_one_line_and_many_line_series() {
+        let hist = |job: &str, count| {
+            let buckets = vec![(1.0, count)];
+            series(&[("job", job)], Value::Histogram { count, sum: 1.5, buckets })
+        };
+        let f = StoredFamily::new(
+            "h".into(),
+            None,
+            MetricType::Histogram,
+            vec![hist("b", 2), hist("a", 1)],
+            SystemTime::UNIX_EPOCH,
+        );
+        let texts: Vec<String> =
+            f.series_texts().map(|t| String::from_utf8(t.to_vec()).unwrap()).collect();
+        assert_eq!(texts.len(), 2);
+        assert!(texts[0].starts_with("h_bucket{job=\"a\",le=\"1\"} 1\n"), "{texts:?}");
+        assert!(texts[0].ends_with("h_count{job=\"a\"} 1\n"), "{texts:?}");
+        assert!(texts[1].ends_with("h_count{job=\"b\"} 2\n"), "{texts:?}");
+        // A value with an escaped newline is still one line.
+        let g = StoredFamily::new(
+            "g".into(),
+            None,
+            MetricType::Gauge,
+            vec![series(&[("a", "x\ny")], Value::Simple(1.0)), series(&[("a", "z")], Value::Simple(2.0))],
+            SystemTime::UNIX_EPOCH,
+        );
+        let texts: Vec<&[u8]> = g.series_texts().collect();
+        assert_eq!(texts, [&b"g{a=\"x\\ny\"} 1\n"[..], &b"g{a=\"z\"} 2\n"[..]]);
     }
 }
