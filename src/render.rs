@@ -81,16 +81,10 @@ impl<'a> Merged<'a> {
     /// Every series with its rendered text, in Go's `MetricSorter` order.
     pub fn series(&self) -> Vec<(&'a StoredSeries, &'a [u8])> {
         if let Some(parts) = self.disjoint_parts() {
-            return parts
-                .iter()
-                .flat_map(|f| f.series.iter().zip(f.series_texts()))
-                .collect();
+            return parts.iter().flat_map(|f| f.series.iter().zip(f.series_texts())).collect();
         }
-        let mut series: Vec<(&StoredSeries, &[u8])> = self
-            .parts
-            .iter()
-            .flat_map(|f| f.series.iter().zip(f.series_texts()))
-            .collect();
+        let mut series: Vec<(&StoredSeries, &[u8])> =
+            self.parts.iter().flat_map(|f| f.series.iter().zip(f.series_texts())).collect();
         if self.parts.len() > 1 {
             series.sort_by(|a, b| a.0.go_cmp(b.0));
         }

@@ -11,6 +11,7 @@ pub mod index;
 pub mod limits;
 pub mod route;
 pub mod sanitize;
+mod thin;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
