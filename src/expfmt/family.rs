@@ -95,7 +95,7 @@ pub enum Value {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Metric<'buf> {
     /// Labels in the order they were pushed (the store sorts them).
-    pub labels: SmallVec<[Label<'buf>; 6]>,
+    pub labels: SmallVec<[Label<'buf>; 4]>,
     /// The value.
     pub value: Value,
     /// Timestamp in milliseconds if the pusher sent one.

@@ -480,7 +480,7 @@ impl Meta {
 }
 
 /// The label vector of the model.
-type Labels<'buf> = SmallVec<[Label<'buf>; 6]>;
+type Labels<'buf> = SmallVec<[Label<'buf>; 4]>;
 
 /// Fixed seeds: group hashes only need to be good, not secret (a crafted
 /// collision can only get the crafter's own push rejected).

@@ -195,7 +195,7 @@ type Classic<T> = (u64, f64, Vec<(f64, T)>);
 struct Pending<'buf> {
     /// The whole `Metric` message, for problem messages.
     bytes: &'buf [u8],
-    labels: SmallVec<[Label<'buf>; 6]>,
+    labels: SmallVec<[Label<'buf>; 4]>,
     /// Some label needs the slow check: a name that is empty, not UTF-8 or
     /// `quantile`, or a value that is not UTF-8.
     odd_labels: bool,

@@ -301,11 +301,14 @@ impl<'buf> Line<'buf> {
     /// Go's `readTokenAs{Metric,Label}Name` with the first byte at `i`, which
     /// the caller checked to be a valid start byte. Returns the end.
     #[inline]
-    fn name_end(&self, i: usize, cont: fn(u8) -> bool) -> Result<usize, Fail> {
-        let mut j = i + 1;
-        while j < self.s.len() && cont(self.s[j]) {
-            j += 1;
-        }
+    fn name_end(&self, i: usize, class: u8) -> Result<usize, Fail> {
+        let rest = self.s.get(i + 1..).unwrap_or_default();
+        let j = i
+            + 1
+            + rest
+                .iter()
+                .position(|&b| NAME_BYTES[usize::from(b)] & class == 0)
+                .unwrap_or(rest.len());
         if j == self.s.len() && self.eof {
             return Err(Fail::EOF);
         }
@@ -345,9 +348,12 @@ struct Parser<'buf> {
     meta: Vec<Meta>,
     /// Owned keys only for quoted names that contained an escape sequence.
     by_name: FxMap<Cow<'buf, str>, usize>,
-    /// Last name resolved and its result; cleared when a family is created or
-    /// typed, the only events that change resolutions.
-    cache: Option<(&'buf str, usize, Part)>,
+    /// Last names resolved and their results (a histogram's `_bucket`,
+    /// `_sum` and `_count` lines take turns); cleared when a family is
+    /// created or typed, the only events that change resolutions.
+    cache: [Option<(&'buf str, usize, Part)>; 4],
+    /// Slot of `cache` the next miss fills.
+    cache_next: usize,
     /// Summary/histogram series by (family, order-independent label hash).
     series: FxMap<u64, SmallVec<[usize; 1]>>,
 }
@@ -386,13 +392,14 @@ impl<'buf> Parser<'buf> {
 
     /// Go's `setOrCreateCurrentMF`: the family a name belongs to.
     fn resolve(&mut self, name: &'buf str) -> (usize, Part) {
-        if let Some((n, fam, part)) = self.cache {
+        for &(n, fam, part) in self.cache.iter().flatten() {
             if n == name {
                 return (fam, part);
             }
         }
         let r = self.resolve_uncached(Cow::Borrowed(name));
-        self.cache = Some((name, r.0, r.1));
+        self.cache[self.cache_next] = Some((name, r.0, r.1));
+        self.cache_next = (self.cache_next + 1) % self.cache.len();
         r
     }
 
@@ -402,7 +409,7 @@ impl<'buf> Parser<'buf> {
             Cow::Borrowed(n) => self.resolve(n),
             Cow::Owned(_) => {
                 let r = self.resolve_uncached(name);
-                self.cache = None;
+                self.cache = Default::default();
                 r
             }
         }
@@ -436,7 +443,7 @@ impl<'buf> Parser<'buf> {
         });
         self.meta.push(Meta::default());
         self.by_name.insert(name, fam);
-        self.cache = None;
+        self.cache = Default::default();
         (fam, Part::Plain)
     }
 
@@ -477,7 +484,7 @@ impl<'buf> Parser<'buf> {
             let (fam, _) = self.resolve_quoted(text);
             return self.directive(l, fam, n, help);
         }
-        let n = if is_metric_name_start(b) { l.name_end(m, is_metric_name_cont)? } else { m };
+        let n = if is_metric_name_start(b) { l.name_end(m, METRIC_NAME)? } else { m };
         if n == s.len() {
             return Ok(());
         }
@@ -514,7 +521,7 @@ impl<'buf> Parser<'buf> {
                 .ok_or_else(|| Fail::new(ErrorKind::UnknownType, quote(&token)))?;
             self.families[fam].typ = typ;
             self.meta[fam].typed = true;
-            self.cache = None;
+            self.cache = Default::default();
         }
         Ok(())
     }
@@ -525,7 +532,7 @@ impl<'buf> Parser<'buf> {
         // With `has_labels`, `j` is the `{` (or the `,` after a name inside
         // braces) the label pairs follow; else the value's first byte.
         let (fam, part, has_labels, braced, mut j) = if is_metric_name_start(s[i]) {
-            let nend = l.name_end(i, is_metric_name_cont)?;
+            let nend = l.name_end(i, METRIC_NAME)?;
             let (fam, part) = self.resolve(l.str(i, nend).unwrap_or_default());
             let (j, cur) = l.skip_blanks_from(nend)?;
             (fam, part, cur == b'{', false, j)
@@ -540,7 +547,7 @@ impl<'buf> Parser<'buf> {
         self.meta[fam].typed = true;
         let typ = self.families[fam].typ;
 
-        let mut labels: SmallVec<[Label<'buf>; 6]> = SmallVec::new();
+        let mut labels: SmallVec<[Label<'buf>; 4]> = SmallVec::new();
         // The `quantile` (summary) or `le` (histogram) label value; NaN if absent.
         let mut special = f64::NAN;
         if has_labels {
@@ -551,7 +558,7 @@ impl<'buf> Parser<'buf> {
                     break;
                 }
                 let (name_str, e) = if is_label_name_start(b) {
-                    let e = l.name_end(k, is_label_name_cont)?;
+                    let e = l.name_end(k, LABEL_NAME)?;
                     (Cow::Borrowed(l.str(k, e).unwrap_or_default()), e)
                 } else if b == b'"' && self.utf8_names {
                     let (name, e) = read_quoted_name(l, k, ErrorKind::LabelNameNewline)?;
@@ -703,7 +710,7 @@ impl<'buf> Parser<'buf> {
         let (name, e) = if b == b'"' {
             read_quoted_name(l, k, ErrorKind::LabelNameNewline)?
         } else if is_label_name_start(b) {
-            let e = l.name_end(k, is_label_name_cont)?;
+            let e = l.name_end(k, LABEL_NAME)?;
             (Quoted::Span(k, e), e)
         } else {
             return Err(no_name());
@@ -729,7 +736,7 @@ impl<'buf> Parser<'buf> {
 
     /// The summary/histogram metric of `fam` with exactly this label set
     /// (order-independent), created empty if new.
-    fn series_for(&mut self, fam: usize, labels: SmallVec<[Label<'buf>; 6]>) -> usize {
+    fn series_for(&mut self, fam: usize, labels: SmallVec<[Label<'buf>; 4]>) -> usize {
         let family = &mut self.families[fam];
         let meta = &mut self.meta[fam];
         if let Some(last) = meta.last_series {
@@ -1159,20 +1166,34 @@ fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
+/// [`NAME_BYTES`] class of bytes that continue a label name.
+const LABEL_NAME: u8 = 1;
+/// [`NAME_BYTES`] class of bytes that continue a metric name.
+const METRIC_NAME: u8 = 2;
+
+/// Per byte: which names it may continue (one table lookup per byte on the
+/// hottest loop of the parser, instead of a chain of range checks).
+static NAME_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'_' {
+            t[b] = LABEL_NAME | METRIC_NAME;
+        } else if c == b':' {
+            t[b] = METRIC_NAME;
+        }
+        b += 1;
+    }
+    t
+};
+
 fn is_label_name_start(b: u8) -> bool {
     b.is_ascii_alphabetic() || b == b'_'
 }
 
-fn is_label_name_cont(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
 fn is_metric_name_start(b: u8) -> bool {
     is_label_name_start(b) || b == b':'
-}
-
-fn is_metric_name_cont(b: u8) -> bool {
-    is_label_name_cont(b) || b == b':'
 }
 
 /// The Firefox/rustc hash: fast and good enough for short names.

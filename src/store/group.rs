@@ -230,15 +230,22 @@ impl StoredSeries {
     /// Go's `MetricSorter` order: fewer labels first, then label values
     /// position by position (labels are sorted by name).
     pub fn go_cmp(&self, other: &StoredSeries) -> Ordering {
-        self.labels.len().cmp(&other.labels.len()).then_with(|| {
-            for (a, b) in self.labels.iter().zip(other.labels.iter()) {
-                match a.1.cmp(b.1) {
-                    Ordering::Equal => continue,
-                    o => return o,
+        // One pass over both: the first differing value decides unless the
+        // label counts differ, which are known only at the end.
+        let (mut a, mut b) = (self.labels.iter(), other.labels.iter());
+        let mut by_values = Ordering::Equal;
+        loop {
+            match (a.next(), b.next()) {
+                (Some(x), Some(y)) => {
+                    if by_values == Ordering::Equal {
+                        by_values = x.1.cmp(y.1);
+                    }
                 }
+                (None, None) => return by_values,
+                (Some(_), None) => return Ordering::Greater,
+                (None, Some(_)) => return Ordering::Less,
             }
-            Ordering::Equal
-        })
+        }
     }
 }
 
@@ -728,6 +735,17 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn go_cmp_is_count_then_values(
+            a in proptest::collection::btree_map("[a-c]{1,2}", "[xy]{0,2}", 0..4),
+            b in proptest::collection::btree_map("[a-c]{1,2}", "[xy]{0,2}", 0..4),
+        ) {
+            let sa = series(&a.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect::<Vec<_>>(), Value::Simple(0.0));
+            let sb = series(&b.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect::<Vec<_>>(), Value::Simple(0.0));
+            let expect = a.len().cmp(&b.len()).then_with(|| a.values().cmp(b.values()));
+            proptest::prop_assert_eq!(sa.go_cmp(&sb), expect);
+        }
+
         /// Quoted output parses back to the same names and values.
         #[test]
         fn allow_utf8_lines_parse_back(
