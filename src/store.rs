@@ -6,6 +6,7 @@
 //! the shared [`index::Index`]. Shards never see request bytes: pushes arrive
 //! as [`sanitize::PreparedPush`].
 
+mod fpset;
 pub mod group;
 pub mod index;
 pub mod limits;

@@ -17,12 +17,13 @@
 //! INVARIANT: counts reflect exactly the families stored in all shards whose
 //! series lists are non-empty (families without series are dropped at scrape).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::expfmt::MetricType;
 use crate::gofmt::quote;
+use crate::store::fpset::FingerprintSet;
 use crate::store::group::{Labels, StoredFamily, StoredSeries};
 use crate::store::route::stable_hash;
 use crate::store::sanitize::duplicate_error;
@@ -65,9 +66,9 @@ struct NameEntry {
     /// Per `MetricType as usize`: number of stored families of this name and type.
     types: [u32; 6],
     /// Fingerprints exposed by at least one group. A consistent store
-    /// exposes each at most once, so a set (8 bytes per series) holds the
+    /// exposes each at most once, so a set (8 bytes per slot) holds the
     /// counts of nearly every series.
-    series: HashSet<u64, FingerprintBuild>,
+    series: FingerprintSet,
     /// Counts of the fingerprints exposed more than once: while a check has
     /// applied a push's delta, or in a store restored without checks.
     shared: HashMap<u64, u32, FingerprintBuild>,
@@ -82,7 +83,7 @@ impl NameEntry {
     fn count(&self, fp: u64) -> u32 {
         match self.shared.get(&fp) {
             Some(&c) => c,
-            None => u32::from(self.series.contains(&fp)),
+            None => u32::from(self.series.contains(fp)),
         }
     }
 
@@ -99,7 +100,7 @@ impl NameEntry {
                 self.shared.remove(&fp);
             }
             None => {
-                self.series.remove(&fp);
+                self.series.remove(fp);
             }
         }
     }
