@@ -154,7 +154,7 @@ fn import_gob(path: &Path, bytes: &[u8]) -> Vec<Group> {
                 // Stored labels are already sanitised by the Go server.
                 let series = f.metrics.into_iter().map(|m| StoredSeries::from_metric(&m)).collect();
                 let name: Box<str> = f.name.as_ref().into();
-                let help = f.help.as_deref().map(Box::from);
+                let help = f.help.as_deref().map(Arc::from);
                 let fam = StoredFamily::new(name.clone(), help, f.typ, series, gf.pushed_at);
                 group.families.insert(name, Arc::new(fam));
             }

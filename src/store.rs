@@ -186,7 +186,19 @@ impl Shard {
                 }
             }
         }
-        let mut added: Vec<Arc<StoredFamily>> = p.families.into_iter().map(Arc::new).collect();
+        let mut families = p.families;
+        if let Some(g) = existing {
+            // A HELP text pushed again is kept once, shared with the family it replaces.
+            for f in &mut families {
+                let old = g.families.get(&*f.name).and_then(|o| o.help.as_ref());
+                if let (Some(new), Some(old)) = (&mut f.help, old) {
+                    if new == old {
+                        *new = old.clone();
+                    }
+                }
+            }
+        }
+        let mut added: Vec<Arc<StoredFamily>> = families.into_iter().map(Arc::new).collect();
         added.push(Arc::new(StoredFamily::timestamp_gauge(
             &p.key,
             PUSH_TIME,
@@ -398,6 +410,24 @@ mod tests {
         assert_eq!(names(&s, "j"), ["a", "b", "c", PUSH_FAILURE_TIME, PUSH_TIME]);
         push(&mut s, "j", true, "d 1\n").unwrap();
         assert_eq!(names(&s, "j"), ["d", PUSH_FAILURE_TIME, PUSH_TIME]);
+    }
+
+    #[test]
+    fn help_pushed_again_is_stored_once() {
+        let mut s = Shard::new(Arc::default(), true);
+        let help = |s: &Shard, name: &str| {
+            let g = &s.groups[&GroupingKey::new("j", [])];
+            g.families[name].help.clone().unwrap()
+        };
+        push(&mut s, "j", true, "# HELP a Some help.\na 1\n").unwrap();
+        let first = help(&s, "a");
+        push(&mut s, "j", true, "# HELP a Some help.\na 2\n").unwrap();
+        assert!(Arc::ptr_eq(&first, &help(&s, "a")));
+        push(&mut s, "j", false, "# HELP a Other help.\na 3\n").unwrap();
+        assert_eq!(&*help(&s, "a"), "Other help.");
+        push(&mut s, "k", true, "b 1\n").unwrap();
+        let g = &s.groups[&GroupingKey::new("k", [])];
+        assert!(Arc::ptr_eq(&help(&s, PUSH_TIME), g.families[PUSH_TIME].help.as_ref().unwrap()));
     }
 
     #[test]

@@ -269,7 +269,7 @@ pub struct StoredFamily {
     /// Family name.
     pub name: Box<str>,
     /// HELP text, unescaped.
-    pub help: Option<Box<str>>,
+    pub help: Option<Arc<str>>,
     /// Type.
     pub typ: MetricType,
     /// Series in scrape order.
@@ -297,7 +297,7 @@ impl StoredFamily {
     /// Builds a family, sorting its series (their text is rendered later).
     pub fn new(
         name: Box<str>,
-        help: Option<Box<str>>,
+        help: Option<Arc<str>>,
         typ: MetricType,
         mut series: Vec<StoredSeries>,
         pushed_at: SystemTime,
@@ -372,11 +372,17 @@ impl StoredFamily {
 
     /// A gauge family with one series carrying the group's labels.
     pub fn timestamp_gauge(key: &GroupingKey, name: &str, value: f64, at: SystemTime) -> Self {
-        let help = if name == PUSH_TIME { PUSH_TIME_HELP } else { PUSH_FAILURE_TIME_HELP };
+        thread_local! {
+            // One copy of each HELP text per core, not one per group.
+            static HELPS: (Arc<str>, Arc<str>) =
+                (Arc::from(PUSH_TIME_HELP), Arc::from(PUSH_FAILURE_TIME_HELP));
+        }
+        let help =
+            HELPS.with(|(ok, failed)| if name == PUSH_TIME { ok.clone() } else { failed.clone() });
         let instance = key.get("instance").is_none().then_some(("instance", ""));
         let labels = key.labels().iter().map(|(n, v)| (n.as_str(), v.as_str())).chain(instance);
         let series = StoredSeries::new(Labels::from_pairs(labels), Value::Simple(value), None);
-        StoredFamily::new(name.into(), Some(help.into()), MetricType::Gauge, vec![series], at)
+        StoredFamily::new(name.into(), Some(help), MetricType::Gauge, vec![series], at)
     }
 
     /// The value of the first series if it is a simple value (timestamp gauges).
