@@ -326,18 +326,26 @@ impl StoredFamily {
             // a grown-then-shrunk vector may keep its larger block.
             SCRATCH.with_borrow_mut(|text| {
                 text.clear();
-                let mut offsets = Vec::with_capacity(self.series.len() + 1);
+                // Offsets only where a series may span several lines.
+                let one_line_each = self.series.iter().all(StoredSeries::is_simple);
+                let mut offsets = Vec::new();
+                if !one_line_each {
+                    offsets.reserve_exact(self.series.len() + 1);
+                }
                 for s in &self.series {
-                    offsets.push(text.len() as u32);
+                    if !one_line_each {
+                        offsets.push(text.len() as u32);
+                    }
                     if self.legacy_names {
                         render_series(text, &self.name, s);
                     } else {
                         render_series_as(text, &self.name, s, Escaping::Underscores);
                     }
                 }
-                offsets.push(text.len() as u32);
-                let one_line_each = self.series.iter().all(StoredSeries::is_simple);
-                let offsets = (!one_line_each).then(|| offsets.into_boxed_slice());
+                let offsets = (!one_line_each).then(|| {
+                    offsets.push(text.len() as u32);
+                    offsets.into_boxed_slice()
+                });
                 let rendered = Rendered { text: Box::from(&text[..]), offsets };
                 if text.capacity() > 1 << 20 {
                     *text = Vec::new();
