@@ -43,7 +43,7 @@ const PUSH_FAILURE_TIME_HELP: &str =
 /// bits (0x40 set: more digits follow), so the whole buffer is a `str` and
 /// reading a label is slicing it, with no UTF-8 validation on the hot path.
 ///
-/// Held behind one pointer ([`ThinStr`]): 8 bytes per stored series less
+/// Held behind one pointer (`ThinStr`): 8 bytes per stored series less
 /// than a `Box<str>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Labels {
