@@ -188,6 +188,26 @@ mod tests {
         (mantissa.replace('.', ""), exp.parse().expect("decimal exponent"))
     }
 
+    /// `shortest_digits(v)` against [`reference_digits`]: equal, except at an
+    /// exact tie between two shortest spellings, where Go (like ryu) takes
+    /// the even last digit and Rust's `{:e}` does not always.
+    fn matches_reference(v: f64) -> Result<(), TestCaseError> {
+        let (d, n, exp) = shortest_digits(v);
+        let ours = (std::str::from_utf8(&d[..n]).unwrap().to_owned(), exp);
+        let reference = reference_digits(v);
+        if ours != reference {
+            prop_assert_eq!(ours.1, reference.1);
+            prop_assert_eq!(ours.0.len(), reference.0.len());
+            let (a, b): (u64, u64) = (ours.0.parse().unwrap(), reference.0.parse().unwrap());
+            prop_assert_eq!(a.abs_diff(b), 1, "{:?} vs {:?}", ours, reference);
+            prop_assert!(a % 2 == 0, "{:?} vs {:?}", ours, reference);
+            let back = |m: &str| format!("{m}e{}", exp - (m.len() as i32 - 1)).parse::<f64>();
+            prop_assert_eq!(back(&ours.0), Ok(v));
+            prop_assert_eq!(back(&reference.0), Ok(v));
+        }
+        Ok(())
+    }
+
     #[test]
     fn exact_ties_take_the_even_digit_as_go_does() {
         // 1100879448072876.25: Go's FormatFloat(v, 'g', -1, 64) prints
@@ -202,41 +222,13 @@ mod tests {
         fn shortest_digits_match_rust_formatting(bits in any::<u64>()) {
             let v = f64::from_bits(bits).abs();
             prop_assume!(v.is_finite() && v > 0.0);
-            let (d, n, exp) = shortest_digits(v);
-            let ours = (std::str::from_utf8(&d[..n]).unwrap().to_owned(), exp);
-            let reference = reference_digits(v);
-            if ours != reference {
-                // Only an exact tie between two shortest spellings may differ:
-                // Go (like ryu) takes the even last digit, Rust's `{:e}` not always.
-                prop_assert_eq!(ours.1, reference.1);
-                prop_assert_eq!(ours.0.len(), reference.0.len());
-                let (a, b): (u64, u64) = (ours.0.parse().unwrap(), reference.0.parse().unwrap());
-                prop_assert_eq!(a.abs_diff(b), 1, "{:?} vs {:?}", ours, reference);
-                prop_assert!(a % 2 == 0, "{:?} vs {:?}", ours, reference);
-                let back = |m: &str| format!("{m}e{}", exp - (m.len() as i32 - 1)).parse::<f64>().unwrap();
-                prop_assert_eq!(back(&ours.0), v);
-                prop_assert_eq!(back(&reference.0), v);
-            }
+            matches_reference(v)?;
         }
 
         #[test]
         fn shortest_digits_match_for_decimal_values(m in 1u64..10_000_000, scale in -12i32..12) {
             let v = m as f64 * 10f64.powi(scale);
-            let (d, n, exp) = shortest_digits(v);
-            let ours = (std::str::from_utf8(&d[..n]).unwrap().to_owned(), exp);
-            let reference = reference_digits(v);
-            if ours != reference {
-                // Only an exact tie between two shortest spellings may differ:
-                // Go (like ryu) takes the even last digit, Rust's `{:e}` not always.
-                prop_assert_eq!(ours.1, reference.1);
-                prop_assert_eq!(ours.0.len(), reference.0.len());
-                let (a, b): (u64, u64) = (ours.0.parse().unwrap(), reference.0.parse().unwrap());
-                prop_assert_eq!(a.abs_diff(b), 1, "{:?} vs {:?}", ours, reference);
-                prop_assert!(a % 2 == 0, "{:?} vs {:?}", ours, reference);
-                let back = |m: &str| format!("{m}e{}", exp - (m.len() as i32 - 1)).parse::<f64>().unwrap();
-                prop_assert_eq!(back(&ours.0), v);
-                prop_assert_eq!(back(&reference.0), v);
-            }
+            matches_reference(v)?;
         }
     }
 
