@@ -37,30 +37,6 @@ pub fn fingerprint(name: &str, labels: &Labels) -> u64 {
     stable_hash(&(name, labels.as_bytes()))
 }
 
-/// Hashes a fingerprint by itself: fingerprints are already uniform 64-bit
-/// hashes, so hashing them again would only cost time.
-#[derive(Default, Clone, Copy)]
-struct FingerprintHasher(u64);
-
-impl std::hash::Hasher for FingerprintHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `u64` keys are hashed with this hasher; fold anything else.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, fp: u64) {
-        self.0 = fp;
-    }
-}
-
-type FingerprintBuild = std::hash::BuildHasherDefault<FingerprintHasher>;
-
 #[derive(Default)]
 struct NameEntry {
     /// Per `MetricType as usize`: number of stored families of this name and type.
@@ -71,7 +47,7 @@ struct NameEntry {
     series: FingerprintSet,
     /// Counts of the fingerprints exposed more than once: while a check has
     /// applied a push's delta, or in a store restored without checks.
-    shared: HashMap<u64, u32, FingerprintBuild>,
+    shared: HashMap<u64, u32, ahash::RandomState>,
 }
 
 impl NameEntry {
@@ -285,8 +261,10 @@ impl Index {
             added.iter().copied().filter(|f| !unchanged(f, removed)).collect();
         let removed: Vec<&StoredFamily> =
             removed.iter().copied().filter(|f| !unchanged(f, added_all)).collect();
-        // Added first: a series the push keeps goes 1 -> 2 -> 1 in place,
-        // rather than being removed from its map and inserted again.
+        // Added first: a name the push keeps stays in the index with its
+        // fingerprint table, rather than being dropped when its last family
+        // is counted out and rebuilt from empty (a series the push keeps
+        // passes through the counts map on the way: 1 -> 2 -> 1).
         for f in &added {
             locked.add(f, 1);
         }
