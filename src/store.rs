@@ -222,17 +222,26 @@ impl Shard {
         }
         if !self.groups.contains_key(&p.key) {
             self.index.count_groups(1);
+            let group = Group { key: p.key.clone(), families: Default::default(), deadline: None };
+            self.groups.insert(p.key.clone(), group);
         }
-        let group = self.groups.entry(p.key.clone()).or_insert_with(|| Group {
-            key: p.key,
-            families: Default::default(),
-            deadline: None,
-        });
-        for f in &removed {
-            group.families.remove(&f.name);
-        }
+        // Looked up rather than taken from `entry()`, so that a push to an
+        // existing group (the common case) clones no key.
+        let group = self.groups.get_mut(&p.key).expect("INVARIANT: inserted above if absent");
+        // A family pushed again takes the old one's slot (no key allocated);
+        // then what was replaced by nothing goes.
         for f in added {
-            group.families.insert(f.name.clone(), f);
+            match group.families.get_mut(&*f.name) {
+                Some(slot) => *slot = f,
+                None => {
+                    group.families.insert(f.name.clone(), f);
+                }
+            }
+        }
+        for f in &removed {
+            if group.families.get(&*f.name).is_some_and(|cur| Arc::ptr_eq(cur, f)) {
+                group.families.remove(&*f.name);
+            }
         }
         // Every successful push restarts the TTL (or clears it).
         let deadline = p.ttl.map(|ttl| now + ttl);
@@ -264,8 +273,12 @@ impl Shard {
             Some(g) => {
                 // Same name, type and series as the gauge it replaces: the index is unchanged.
                 let old = g.families.insert(failure.name.clone(), failure.clone());
-                if self.checked && old.is_none() {
-                    let _ = self.index.check_and_apply(&[], &[&failure]);
+                if self.checked
+                    && old.is_none()
+                    && self.index.check_and_apply(&[], &[&failure]).is_err()
+                {
+                    // Stored anyway (the group records its failure), uncounted.
+                    self.index.mark_inconsistent();
                 }
             }
             None => {

@@ -14,6 +14,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::sync::atomic::{self, AtomicU8};
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
@@ -277,11 +278,20 @@ pub struct StoredFamily {
     /// Wall time of the push that wrote this family.
     pub pushed_at: SystemTime,
     rendered: OnceLock<Rendered>,
-    /// The name and every label name are legacy: `text` is what every
-    /// escaping scheme writes. Otherwise `text` is written with
+    /// Whether the name and every label name are legacy, worked out when
+    /// first asked (a scrape), not on the push path: [`LEGACY_UNKNOWN`],
+    /// [`LEGACY_YES`] or [`LEGACY_NO`]. With legacy names `text` is what
+    /// every escaping scheme writes; otherwise it is written with
     /// [`Escaping::Underscores`], the default.
-    legacy_names: bool,
+    legacy_names: AtomicU8,
 }
+
+/// [`StoredFamily::legacy_names`] not yet worked out.
+const LEGACY_UNKNOWN: u8 = 0;
+/// [`StoredFamily::legacy_names`]: all names are legacy.
+const LEGACY_YES: u8 = 1;
+/// [`StoredFamily::legacy_names`]: some name is not legacy.
+const LEGACY_NO: u8 = 2;
 
 /// A family's text exposition lines and where each series' lines start.
 #[derive(Debug)]
@@ -303,10 +313,7 @@ impl StoredFamily {
         pushed_at: SystemTime,
     ) -> StoredFamily {
         series.sort_by(StoredSeries::go_cmp);
-        let legacy_names = is_legacy_name(name.as_bytes())
-            && series
-                .iter()
-                .all(|s| s.labels.iter().all(|(n, _)| is_legacy_label_name(n.as_bytes())));
+        let legacy_names = AtomicU8::new(LEGACY_UNKNOWN);
         StoredFamily { name, help, typ, series, pushed_at, rendered: OnceLock::new(), legacy_names }
     }
 
@@ -321,6 +328,7 @@ impl StoredFamily {
             static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
         self.rendered.get_or_init(|| {
+            let legacy = self.has_legacy_names();
             // Rendered into a reused buffer, then copied into an allocation of
             // the exact size: the text is kept for the family's lifetime, and
             // a grown-then-shrunk vector may keep its larger block.
@@ -336,7 +344,7 @@ impl StoredFamily {
                     if !one_line_each {
                         offsets.push(text.len() as u32);
                     }
-                    if self.legacy_names {
+                    if legacy {
                         render_series(text, &self.name, s);
                     } else {
                         render_series_as(text, &self.name, s, Escaping::Underscores);
@@ -358,13 +366,27 @@ impl StoredFamily {
     /// Whether [`StoredFamily::text`] is what a scrape with `escaping`
     /// writes: always for legacy names, else only for the default scheme.
     pub fn has_text_for(&self, escaping: Escaping) -> bool {
-        self.legacy_names || escaping == Escaping::Underscores
+        self.has_legacy_names() || escaping == Escaping::Underscores
     }
 
     /// Whether the name and every label name are legacy (written as they are
     /// by every escaping scheme).
     pub fn has_legacy_names(&self) -> bool {
-        self.legacy_names
+        match self.legacy_names.load(atomic::Ordering::Relaxed) {
+            LEGACY_YES => true,
+            LEGACY_NO => false,
+            _ => {
+                // Two threads may both work it out; they agree.
+                let legacy = is_legacy_name(self.name.as_bytes())
+                    && self
+                        .series
+                        .iter()
+                        .all(|s| s.labels.iter().all(|(n, _)| is_legacy_label_name(n.as_bytes())));
+                let v = if legacy { LEGACY_YES } else { LEGACY_NO };
+                self.legacy_names.store(v, atomic::Ordering::Relaxed);
+                legacy
+            }
+        }
     }
 
     /// The rendered sample lines of each series, in series order.

@@ -18,7 +18,7 @@
 //! series lists are non-empty (families without series are dropped at scrape).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::expfmt::MetricType;
@@ -92,6 +92,14 @@ pub struct Index {
     stripes: Box<[Mutex<Stripe>]>,
     /// Groups in the whole store (for `--runtime.max-groups`).
     groups: AtomicUsize,
+    /// The store may hold families that conflict with each other: data was
+    /// restored (which, as upstream, is not re-validated) with a conflict,
+    /// or a failure gauge was stored against the index's verdict. While
+    /// false, every pair of stored families was checked when the later one
+    /// was added, so a family replaced by one of the same identity needs no
+    /// new check: every conflict is between two families, and depends only
+    /// on their names, types and label sets.
+    dirty: AtomicBool,
 }
 
 impl Default for Index {
@@ -99,6 +107,7 @@ impl Default for Index {
         Index {
             stripes: (0..STRIPES).map(|_| Mutex::default()).collect(),
             groups: AtomicUsize::new(0),
+            dirty: AtomicBool::new(false),
         }
     }
 }
@@ -233,6 +242,10 @@ impl Index {
         let mut locked = self.lock(std::iter::once(name));
         let e = locked.entry(name);
         e.types[typ as usize] += 1;
+        // Registered before anything is stored; if not, stored families may now clash.
+        if e.types.iter().enumerate().any(|(t, n)| t != typ as usize && *n > 0) {
+            self.mark_inconsistent();
+        }
     }
 
     /// Applies the replacement of `removed` by `added` if, afterwards, the
@@ -246,6 +259,18 @@ impl Index {
         removed: &[&StoredFamily],
         added: &[&StoredFamily],
     ) -> Result<(), Vec<String>> {
+        // A family replaced by one with the same identity changes no count
+        // (names are unique within each list, so pairs match one to one).
+        let unchanged =
+            |f: &StoredFamily, others: &[&StoredFamily]| others.iter().any(|o| same_identity(o, f));
+        let consistent = !self.dirty.load(Ordering::Relaxed);
+        if consistent
+            && added.iter().all(|f| unchanged(f, removed))
+            && removed.iter().all(|f| unchanged(f, added))
+        {
+            // The common re-push of a group with new values: nothing to count, nothing to check.
+            return Ok(());
+        }
         let mut stripes: Vec<usize> =
             removed.iter().chain(added.iter()).map(|f| stripe_of(&f.name)).collect();
         for f in added {
@@ -253,12 +278,9 @@ impl Index {
         }
         let mut locked = self.lock_stripes(stripes);
         let added_all = added;
-        // A family replaced by one with the same identity changes no count
-        // (names are unique within each list, so pairs match one to one).
-        let unchanged =
-            |f: &StoredFamily, others: &[&StoredFamily]| others.iter().any(|o| same_identity(o, f));
         let added: Vec<&StoredFamily> =
             added.iter().copied().filter(|f| !unchanged(f, removed)).collect();
+        let removed_all = removed;
         let removed: Vec<&StoredFamily> =
             removed.iter().copied().filter(|f| !unchanged(f, added_all)).collect();
         // Added first: a name the push keeps stays in the index with its
@@ -272,7 +294,9 @@ impl Index {
             locked.add(f, -1);
         }
         let mut errors = Vec::new();
-        for f in added_all.iter().filter(|f| !f.series.is_empty()) {
+        // In a consistent store only the changed families can conflict.
+        let to_check = added_all.iter().filter(|f| !(consistent && unchanged(f, removed_all)));
+        for f in to_check.filter(|f| !f.series.is_empty()) {
             check_family(&locked, f, &mut errors);
         }
         if !errors.is_empty() {
@@ -287,12 +311,30 @@ impl Index {
         Ok(())
     }
 
+    /// Records that a family was stored although the index found it
+    /// inconsistent: from now on every family is checked on every push.
+    pub fn mark_inconsistent(&self) {
+        self.dirty.store(true, Ordering::Relaxed);
+    }
+
     /// Adds `families` without checking (data restored from a snapshot, which
     /// the Go server does not re-validate either).
+    /// A conflict among them marks the store inconsistent (see `dirty`).
     pub fn add_unchecked(&self, families: &[&StoredFamily]) {
-        let mut locked = self.lock(families.iter().map(|f| &*f.name));
+        let mut stripes: Vec<usize> = families.iter().map(|f| stripe_of(&f.name)).collect();
+        for f in families {
+            related_stripes(&f.name, f.typ, &mut stripes);
+        }
+        let mut locked = self.lock_stripes(stripes);
         for f in families {
             locked.add(f, 1);
+        }
+        let mut errors = Vec::new();
+        for f in families.iter().filter(|f| !f.series.is_empty()) {
+            check_family(&locked, f, &mut errors);
+        }
+        if !errors.is_empty() {
+            self.mark_inconsistent();
         }
     }
 
@@ -482,6 +524,45 @@ mod tests {
         idx.remove(&[&a]);
         let g = fam("own_metric", MetricType::Gauge, "b");
         idx.check_and_apply(&[], &[&g]).unwrap();
+    }
+
+    #[test]
+    fn unchanged_repush_in_a_consistent_store_skips_the_index() {
+        let idx = Index::default();
+        let a = fam("m", MetricType::Gauge, "a");
+        let h = fam("h", MetricType::Histogram, "a");
+        idx.check_and_apply(&[], &[&a, &h]).unwrap();
+        // Restoring consistent data keeps the store consistent.
+        idx.add_unchecked(&[&fam("m", MetricType::Gauge, "b")]);
+        assert!(!idx.dirty.load(Ordering::Relaxed));
+        let (a2, h2) = (fam("m", MetricType::Gauge, "a"), fam("h", MetricType::Histogram, "a"));
+        idx.check_and_apply(&[&a, &h], &[&a2, &h2]).unwrap();
+        // Counts are as they were: other groups still clash with what is stored.
+        let e = idx.check_and_apply(&[], &[&fam("m", MetricType::Counter, "c")]).unwrap_err();
+        assert_eq!(e, ["gathered metric family m has type COUNTER but should have GAUGE"]);
+        let e = idx.check_and_apply(&[], &[&fam("m", MetricType::Gauge, "a")]).unwrap_err();
+        assert!(e[0].ends_with("was collected before with the same name and label values"));
+        assert!(idx.check_and_apply(&[], &[&fam("h_count", MetricType::Gauge, "c")]).is_err());
+        // A changed family next to an unchanged one is still checked.
+        let a3 = fam("m", MetricType::Counter, "a");
+        let e = idx.check_and_apply(&[&a2, &h2], &[&a3, &h2]).unwrap_err();
+        assert_eq!(e, ["gathered metric family m has type COUNTER but should have GAUGE"]);
+        idx.remove(&[&a2]);
+        idx.remove(&[&fam("m", MetricType::Gauge, "b")]);
+        assert!(idx.check_and_apply(&[], &[&fam("m", MetricType::Counter, "c")]).is_ok());
+    }
+
+    #[test]
+    fn conflicts_restored_or_registered_late_mark_the_store() {
+        let idx = Index::default();
+        idx.add_unchecked(&[&fam("m", MetricType::Gauge, "a")]);
+        idx.add_unchecked(&[&fam("m", MetricType::Counter, "b")]);
+        assert!(idx.dirty.load(Ordering::Relaxed));
+        let idx = Index::default();
+        idx.add_unchecked(&[&fam("own", MetricType::Counter, "a")]);
+        assert!(!idx.dirty.load(Ordering::Relaxed));
+        idx.register_own("own", MetricType::Gauge);
+        assert!(idx.dirty.load(Ordering::Relaxed));
     }
 
     #[test]
