@@ -35,6 +35,9 @@ use crate::gofmt::quote;
 
 #[cfg(test)]
 mod naive;
+mod scan;
+
+use scan::NameClass;
 
 /// Why a text body was rejected. Each kind is one message of the Go parser;
 /// the variable part of the message (already quoted Go-style) is
@@ -288,10 +291,7 @@ impl<'buf> Line<'buf> {
     /// end of the token (a blank or `s.len()`).
     #[inline]
     fn token_end(&self, i: usize) -> Result<usize, Fail> {
-        let mut j = i;
-        while j < self.s.len() && !is_blank(self.s[j]) {
-            j += 1;
-        }
+        let j = i + scan::blank_at(self.s.get(i..).unwrap_or_default());
         if j == self.s.len() && self.eof {
             return Err(Fail::EOF);
         }
@@ -301,14 +301,8 @@ impl<'buf> Line<'buf> {
     /// Go's `readTokenAs{Metric,Label}Name` with the first byte at `i`, which
     /// the caller checked to be a valid start byte. Returns the end.
     #[inline]
-    fn name_end(&self, i: usize, class: u8) -> Result<usize, Fail> {
-        let rest = self.s.get(i + 1..).unwrap_or_default();
-        let j = i
-            + 1
-            + rest
-                .iter()
-                .position(|&b| NAME_BYTES[usize::from(b)] & class == 0)
-                .unwrap_or(rest.len());
+    fn name_end(&self, i: usize, class: NameClass) -> Result<usize, Fail> {
+        let j = i + 1 + scan::name_len(self.s.get(i + 1..).unwrap_or_default(), class);
         if j == self.s.len() && self.eof {
             return Err(Fail::EOF);
         }
@@ -337,6 +331,9 @@ struct Meta {
     last_series: Option<usize>,
 }
 
+/// Up to this many families, names are looked up by a scan.
+const LINEAR_LOOKUP: usize = 8;
+
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 #[derive(Default)]
@@ -347,6 +344,7 @@ struct Parser<'buf> {
     families: Vec<Family<'buf>>,
     meta: Vec<Meta>,
     /// Owned keys only for quoted names that contained an escape sequence.
+    /// Filled once there are more than [`LINEAR_LOOKUP`] families.
     by_name: FxMap<Cow<'buf, str>, usize>,
     /// Last names resolved and their results (a histogram's `_bucket`,
     /// `_sum` and `_count` lines take turns); cleared when a family is
@@ -415,8 +413,18 @@ impl<'buf> Parser<'buf> {
         }
     }
 
+    /// The family named `name`: a scan while there are few (a push's
+    /// handful; no hashing, no map to build), the map beyond.
+    fn lookup(&self, name: &str) -> Option<usize> {
+        if self.families.len() <= LINEAR_LOOKUP {
+            self.families.iter().position(|f| f.name == name)
+        } else {
+            self.by_name.get(name).copied()
+        }
+    }
+
     fn resolve_uncached(&mut self, name: Cow<'buf, str>) -> (usize, Part) {
-        if let Some(&fam) = self.by_name.get(&*name) {
+        if let Some(fam) = self.lookup(&name) {
             return (fam, Part::Plain);
         }
         let (base, part) = if let Some(b) = strip(&name, "_count") {
@@ -426,7 +434,7 @@ impl<'buf> Parser<'buf> {
         } else {
             (strip(&name, "_bucket"), Part::Plain)
         };
-        if let Some(&fam) = base.and_then(|b| self.by_name.get(b)) {
+        if let Some(fam) = base.and_then(|b| self.lookup(b)) {
             let typ = self.families[fam].typ;
             // `_bucket` only strips for histograms; `_count`/`_sum` for both.
             if typ == MetricType::Histogram || (typ == MetricType::Summary && part != Part::Plain) {
@@ -442,7 +450,13 @@ impl<'buf> Parser<'buf> {
             problems: Vec::new(),
         });
         self.meta.push(Meta::default());
-        self.by_name.insert(name, fam);
+        if self.families.len() > LINEAR_LOOKUP {
+            if self.by_name.is_empty() {
+                let known = self.families[..fam].iter().enumerate();
+                self.by_name.extend(known.map(|(i, f)| (f.name.clone(), i)));
+            }
+            self.by_name.insert(name, fam);
+        }
         self.cache = Default::default();
         (fam, Part::Plain)
     }
@@ -484,7 +498,7 @@ impl<'buf> Parser<'buf> {
             let (fam, _) = self.resolve_quoted(text);
             return self.directive(l, fam, n, help);
         }
-        let n = if is_metric_name_start(b) { l.name_end(m, METRIC_NAME)? } else { m };
+        let n = if is_metric_name_start(b) { l.name_end(m, NameClass::Metric)? } else { m };
         if n == s.len() {
             return Ok(());
         }
@@ -532,7 +546,7 @@ impl<'buf> Parser<'buf> {
         // With `has_labels`, `j` is the `{` (or the `,` after a name inside
         // braces) the label pairs follow; else the value's first byte.
         let (fam, part, has_labels, braced, mut j) = if is_metric_name_start(s[i]) {
-            let nend = l.name_end(i, METRIC_NAME)?;
+            let nend = l.name_end(i, NameClass::Metric)?;
             let (fam, part) = self.resolve(l.str(i, nend).unwrap_or_default());
             let (j, cur) = l.skip_blanks_from(nend)?;
             (fam, part, cur == b'{', false, j)
@@ -558,7 +572,7 @@ impl<'buf> Parser<'buf> {
                     break;
                 }
                 let (name_str, e) = if is_label_name_start(b) {
-                    let e = l.name_end(k, LABEL_NAME)?;
+                    let e = l.name_end(k, NameClass::Label)?;
                     (Cow::Borrowed(l.str(k, e).unwrap_or_default()), e)
                 } else if b == b'"' && self.utf8_names {
                     let (name, e) = read_quoted_name(l, k, ErrorKind::LabelNameNewline)?;
@@ -605,7 +619,7 @@ impl<'buf> Parser<'buf> {
                     return Err(Fail::new(ErrorKind::UnexpectedEndOfLabelValue, detail));
                 }
                 if special_kind.is_none() {
-                    labels.push(Label { name: name_str, value });
+                    push_label(&mut labels, name_str, value);
                 }
                 if b == b'}' {
                     (j, _) = l.skip_blanks_after(k)?;
@@ -710,7 +724,7 @@ impl<'buf> Parser<'buf> {
         let (name, e) = if b == b'"' {
             read_quoted_name(l, k, ErrorKind::LabelNameNewline)?
         } else if is_label_name_start(b) {
-            let e = l.name_end(k, LABEL_NAME)?;
+            let e = l.name_end(k, NameClass::Label)?;
             (Quoted::Span(k, e), e)
         } else {
             return Err(no_name());
@@ -762,6 +776,23 @@ impl<'buf> Parser<'buf> {
         slot.push(idx);
         meta.last_series = Some(idx);
         idx
+    }
+}
+
+/// `labels.push(Label { name, value })`, written field by field from the
+/// borrowed parts in the common case: building the 48-byte `Label` on the
+/// stack and copying it cost a store-forwarding stall per label.
+#[inline(always)]
+fn push_label<'buf>(
+    labels: &mut SmallVec<[Label<'buf>; 4]>,
+    name: Cow<'buf, str>,
+    value: Cow<'buf, str>,
+) {
+    match (name, value) {
+        (Cow::Borrowed(n), Cow::Borrowed(v)) => {
+            labels.push(Label { name: Cow::Borrowed(n), value: Cow::Borrowed(v) })
+        }
+        (name, value) => labels.push(Label { name, value }),
     }
 }
 
@@ -902,14 +933,11 @@ fn read_quoted_name(
     }
 }
 
-/// `memchr2(b'"', b'\\', s)` with a scalar start: most label values are short.
+/// `memchr2(b'"', b'\\', s)`: label values are short, so a word-at-a-time
+/// scan beats a call into the vectorised search.
 #[inline]
 fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
-    let head = s.len().min(16);
-    match s[..head].iter().position(|&b| b == b'"' || b == b'\\') {
-        Some(p) => Some(p),
-        None => memchr::memchr2(b'"', b'\\', &s[head..]).map(|p| p + head),
-    }
+    scan::quote_or_backslash_at(s)
 }
 
 #[cold]
@@ -1165,28 +1193,6 @@ fn strip<'a>(name: &'a str, suffix: &str) -> Option<&'a str> {
 fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
-
-/// [`NAME_BYTES`] class of bytes that continue a label name.
-const LABEL_NAME: u8 = 1;
-/// [`NAME_BYTES`] class of bytes that continue a metric name.
-const METRIC_NAME: u8 = 2;
-
-/// Per byte: which names it may continue (one table lookup per byte on the
-/// hottest loop of the parser, instead of a chain of range checks).
-static NAME_BYTES: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        if c.is_ascii_alphanumeric() || c == b'_' {
-            t[b] = LABEL_NAME | METRIC_NAME;
-        } else if c == b':' {
-            t[b] = METRIC_NAME;
-        }
-        b += 1;
-    }
-    t
-};
 
 fn is_label_name_start(b: u8) -> bool {
     b.is_ascii_alphabetic() || b == b'_'
@@ -1604,6 +1610,30 @@ mod tests {
         assert_eq!(go_quote_byte(0xa0), r"'\u00a0'");
         assert_eq!(go_quote_byte(0xad), r"'\u00ad'");
         assert_eq!(go_quote_byte(0xe9), "'é'");
+    }
+
+    #[test]
+    fn names_resolve_alike_below_and_above_the_scan_limit() {
+        // Families interleaved so that lines name early families again once
+        // the lookup has moved from a scan to the map.
+        let mut body = String::from("# TYPE h histogram\n# TYPE s summary\n");
+        for i in 0..2 * LINEAR_LOOKUP {
+            body.push_str(&format!("# HELP g{i} help {i}\ng{i}{{a=\"x\"}} {i}\n"));
+            body.push_str(&format!("h_bucket{{le=\"{i}\"}} {i}\nh_count {i}\ns_sum {i}\n"));
+            body.push_str(&format!("g{}{{a=\"y{i}\"}} 1\n", i / 2));
+        }
+        assert_matches_oracle(body.as_bytes());
+        let f = parse(body.as_bytes()).unwrap();
+        assert_eq!(f.len(), 2 + 2 * LINEAR_LOOKUP);
+        assert!(
+            matches!(&f[0].metrics[0].value, Value::Histogram { buckets, .. } if buckets.len() == 2 * LINEAR_LOOKUP)
+        );
+        assert_eq!(f[2].name, "g0");
+        assert_eq!(f[2].metrics.len(), 3);
+        // A second HELP for an early family is found through the map.
+        let again = format!("{body}# HELP g0 again\n");
+        assert_matches_oracle(again.as_bytes());
+        assert!(parse(again.as_bytes()).unwrap_err().to_string().contains("second HELP line"));
     }
 
     #[test]
