@@ -89,8 +89,14 @@ impl Labels {
     /// Packs `pairs` after sorting them by name.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Labels {
         let mut v: smallvec::SmallVec<[(&str, &str); 8]> = pairs.into_iter().collect();
-        v.sort_by(|a, b| a.0.cmp(b.0));
-        Labels::from_sorted(v)
+        Labels::from_unsorted(&mut v)
+    }
+
+    /// Packs `pairs` after sorting them by name in place (the push path:
+    /// no copy of the caller's buffer).
+    pub fn from_unsorted(pairs: &mut [(&str, &str)]) -> Labels {
+        pairs.sort_by(|a, b| a.0.cmp(b.0));
+        Labels::from_sorted(pairs.iter().copied())
     }
 
     /// The pairs in name order.

@@ -57,6 +57,9 @@ pub fn prepare_with(
     let mut has_timestamps = false;
     let mut errors = Vec::new();
     let mut out: Vec<StoredFamily> = Vec::with_capacity(families.len());
+    // Text-format names are valid by construction; protobuf ones need checking.
+    let invalid = |n: &str| n.starts_with("__") || !names.is_valid_label_name(n.as_bytes());
+    let key_invalid = key.labels().iter().any(|(n, _)| invalid(n));
     for fam in families {
         // Pushed timestamp gauges are overwritten by the server (spec 2.2).
         if fam.name == PUSH_TIME || fam.name == PUSH_FAILURE_TIME {
@@ -65,8 +68,13 @@ pub fn prepare_with(
         }
         errors.extend(fam.problems);
         let mut series = Vec::with_capacity(fam.metrics.len());
-        for m in fam.metrics {
+        // By reference: moving each (large) metric out of the vector was a copy per series.
+        let mut metrics = fam.metrics;
+        for m in &mut metrics {
             has_timestamps |= m.timestamp_ms.is_some();
+            // Checked on the labels as pushed; the stored labels are searched
+            // (for the first bad name in stored order) only if one is suspect.
+            let suspect = key_invalid || m.labels.iter().any(|l| invalid(&l.name));
             // Borrowed until packed: one allocation per series.
             let mut labels: smallvec::SmallVec<[(&str, &str); 8]> = m
                 .labels
@@ -78,11 +86,13 @@ pub fn prepare_with(
             if !labels.iter().any(|(n, _)| *n == "instance") {
                 labels.push(("instance", ""));
             }
-            let s =
-                StoredSeries::new(Labels::from_pairs(labels), m.value, m.raw_value.map(Box::from));
-            // Text-format names are valid by construction; protobuf ones need checking.
-            let invalid = |n: &str| n.starts_with("__") || !names.is_valid_label_name(n.as_bytes());
-            if let Some((bad, _)) = s.labels.iter().find(|(n, _)| invalid(n)) {
+            let s = StoredSeries::new(
+                Labels::from_unsorted(&mut labels),
+                std::mem::replace(&mut m.value, Value::Simple(0.0)),
+                m.raw_value.take().map(Box::from),
+            );
+            let bad = if suspect { s.labels.iter().find(|(n, _)| invalid(n)) } else { None };
+            if let Some((bad, _)) = bad {
                 errors.push(format!(
                     "collected metric {} {} has a label with an invalid name: {bad}",
                     quote(fam.name.as_bytes()),
