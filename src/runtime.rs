@@ -275,6 +275,24 @@ impl Core {
         mesh::snapshot_records(&self.shard.borrow())
     }
 
+    /// Applies a text push in place when this core owns the group and every
+    /// pushed family has the identity of the one it replaces (see
+    /// `store::refresh`); true if it did. Not in WAL mode (the general path
+    /// logs the group), and never across cores: parsed families borrow the
+    /// request buffer.
+    pub fn refresh(
+        &self,
+        key: &GroupingKey,
+        replace: bool,
+        families: &mut [crate::expfmt::Family<'_>],
+        now: SystemTime,
+        ttl: Option<Duration>,
+    ) -> bool {
+        self.wal.is_none()
+            && self.owner(key) == self.id
+            && self.shard.borrow_mut().refresh(key, replace, families, now, ttl)
+    }
+
     /// Applies a push on the owning shard and waits for the verdict.
     ///
     /// `None` means the owning shard has stopped (shutdown) or, in WAL mode,

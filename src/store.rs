@@ -4,12 +4,14 @@
 //! in use: it lives on its core and is reached from other cores only through
 //! messages (`runtime::mesh`). The store-wide consistency check goes through
 //! the shared [`index::Index`]. Shards never see request bytes: pushes arrive
-//! as [`sanitize::PreparedPush`].
+//! as [`sanitize::PreparedPush`], or, for a group pushed again with the same
+//! families, as parsed families whose values are set in place (`refresh`).
 
 mod fpset;
 pub mod group;
 pub mod index;
 pub mod limits;
+mod refresh;
 pub mod route;
 pub mod sanitize;
 mod thin;
@@ -244,7 +246,13 @@ impl Shard {
             }
         }
         // Every successful push restarts the TTL (or clears it).
-        let deadline = p.ttl.map(|ttl| now + ttl);
+        self.set_deadline(&p.key, p.ttl.map(|ttl| now + ttl));
+        Ok(())
+    }
+
+    /// Sets when `key`'s group expires (`None`: never).
+    fn set_deadline(&mut self, key: &GroupingKey, deadline: Option<SystemTime>) {
+        let Some(group) = self.groups.get_mut(key) else { return };
         if group.deadline != deadline {
             if let Some(old) = group.deadline {
                 self.deadlines.remove(&(old, group.key.clone()));
@@ -254,7 +262,6 @@ impl Shard {
             }
             group.deadline = deadline;
         }
-        Ok(())
     }
 
     /// Sets the failure time of `key`'s group, creating the group (with

@@ -1,7 +1,8 @@
 //! PUT/POST/DELETE on `/metrics/job/…` (spec 1.3, 1.4, 2.1).
 //!
 //! Parses the grouping key and the body on the receiving core, sanitises
-//! there, and hands the owned result to the owning shard.
+//! there, and hands the owned result to the owning shard; a group this core
+//! owns that is pushed again with the same families is updated in place.
 
 use std::time::{Instant, SystemTime};
 
@@ -82,15 +83,15 @@ async fn serve(
         core.delete(key).await.ok_or(Error::Unavailable)?;
         return Ok(Response::empty(202));
     }
-    let families = match push_format(head.content_type.as_deref()) {
-        Format::Protobuf => proto::parse_with(&body, names).map_err(Error::ProtoParse)?,
-        Format::Text => text::parse_with(&body, names).map_err(Error::Parse)?,
+    let (mut families, as_text) = match push_format(head.content_type.as_deref()) {
+        Format::Protobuf => (proto::parse_with(&body, names).map_err(Error::ProtoParse)?, false),
+        Format::Text => (text::parse_with(&body, names).map_err(Error::Parse)?, true),
         // The Go server reads every non-protobuf body as text 0.0.4; a body
         // it accepts must be stored as it stores it. Only what it refuses is
         // read as OpenMetrics (e.g. with `# EOF`, exemplars, `_created`).
         Format::OpenMetrics => match text::parse_with(&body, names) {
-            Ok(f) => f,
-            Err(_) => openmetrics::parse(&body).map_err(Error::OpenMetricsParse)?,
+            Ok(f) => (f, true),
+            Err(_) => (openmetrics::parse(&body).map_err(Error::OpenMetricsParse)?, false),
         },
     };
     if let Err(e) = limits::check(&families, &core.shared.config.push_limits) {
@@ -101,9 +102,17 @@ async fn serve(
         Some(v) => parse_duration(v).map_err(|_| Error::BadTtl(v.to_owned()))?,
         None => core.shared.config.group_ttl.unwrap_or_default(),
     };
-    let mut prepared = prepare_with(key, head.method == "PUT", families, SystemTime::now(), names);
-    prepared.ttl = (!ttl.is_zero()).then_some(ttl);
-    if core.shared.config.disable_consistency_check {
+    let ttl = (!ttl.is_zero()).then_some(ttl);
+    let (replace, now) = (head.method == "PUT", SystemTime::now());
+    let checked = !core.shared.config.disable_consistency_check;
+    // The common re-push of a group with new values: set in place, no
+    // sanitised copy built (declined, it takes the general path below).
+    if as_text && checked && core.refresh(&key, replace, &mut families, now, ttl) {
+        return Ok(Response::empty(200));
+    }
+    let mut prepared = prepare_with(key, replace, families, now, names);
+    prepared.ttl = ttl;
+    if !checked {
         // Spec 2.6: answered as soon as it parsed.
         return if core.push_detached(prepared).await {
             Ok(Response::empty(202))

@@ -198,6 +198,17 @@ impl StoredSeries {
         StoredSeries { labels, value }
     }
 
+    /// Replaces the value by one pushed as text (no protobuf value fields):
+    /// what [`StoredSeries::new`] would hold, reusing the box of a
+    /// summary or histogram.
+    pub fn set_text_value(&mut self, value: Value) {
+        match (value, &mut self.value) {
+            (Value::Simple(v), slot) => *slot = SeriesValue::Simple(v),
+            (value, SeriesValue::Boxed(b)) => **b = (value, None),
+            (value, slot) => *slot = SeriesValue::Boxed(Box::new((value, None))),
+        }
+    }
+
     /// The value.
     pub fn value(&self) -> Cow<'_, Value> {
         match &self.value {
@@ -321,6 +332,13 @@ impl StoredFamily {
         series.sort_by(StoredSeries::go_cmp);
         let legacy_names = AtomicU8::new(LEGACY_UNKNOWN);
         StoredFamily { name, help, typ, series, pushed_at, rendered: OnceLock::new(), legacy_names }
+    }
+
+    /// Marks the family as pushed again at `at` after its values were set in
+    /// place: the cached text is dropped (rendered again when next scraped).
+    pub fn refreshed(&mut self, at: SystemTime) {
+        self.pushed_at = at;
+        self.rendered = OnceLock::new();
     }
 
     /// Renders the text lines now if they are not yet: called by the owning

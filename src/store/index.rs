@@ -311,6 +311,12 @@ impl Index {
         Ok(())
     }
 
+    /// Whether every pair of stored families was checked (see `dirty`): a
+    /// family replaced by one of the same identity then needs no check.
+    pub fn is_consistent(&self) -> bool {
+        !self.dirty.load(Ordering::Relaxed)
+    }
+
     /// Records that a family was stored although the index found it
     /// inconsistent: from now on every family is checked on every push.
     pub fn mark_inconsistent(&self) {

@@ -1,0 +1,323 @@
+//! A group pushed again with the same families: values set in place.
+//!
+//! Owns the fast path of the most common push of a fleet: a job pushing the
+//! same metrics with new values. When every pushed family has the identity
+//! of the one it replaces (name, type, and the same label sets after the
+//! grouping labels are applied), the stored series keep their packed labels,
+//! their order and their index entries, and only values, HELP and times
+//! change: nothing is allocated per series, nothing is counted in or out of
+//! the consistency index, and no family is rebuilt.
+//!
+//! Anything else falls back to the general path ([`Shard::push`] of a
+//! [`super::sanitize::PreparedPush`]), which then does all the work and
+//! reports every error exactly as before; this path only ever answers
+//! "applied" or "not mine". It declines, in particular, when:
+//! - the store may hold conflicts (restored data), so checks must run;
+//! - a family, series or label set differs, or a series is pushed twice;
+//! - a sample has a timestamp, or a family carries problems;
+//! - a family is shared with a scrape in flight (its `Arc` is not unique);
+//! - a PUT would drop families the group holds.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use smallvec::SmallVec;
+
+use super::group::{unix_seconds, StoredFamily, StoredSeries, PUSH_FAILURE_TIME, PUSH_TIME};
+use super::Shard;
+use crate::expfmt::{Family, Metric, Value};
+use crate::grouping::GroupingKey;
+
+/// A pushed series' labels as the store keeps them: the pushed labels not
+/// overridden by the grouping key, the key's labels, and an empty
+/// `instance` if there is none; sorted by name (as `sanitize::prepare`).
+fn stored_pairs<'a>(m: &'a Metric<'_>, key: &'a GroupingKey) -> SmallVec<[(&'a str, &'a str); 8]> {
+    let mut pairs: SmallVec<[(&str, &str); 8]> = m
+        .labels
+        .iter()
+        .filter(|l| key.get(&l.name).is_none())
+        .map(|l| (&*l.name, &*l.value))
+        .collect();
+    pairs.extend(key.labels().iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    if !pairs.iter().any(|(n, _)| *n == "instance") {
+        pairs.push(("instance", ""));
+    }
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    pairs
+}
+
+/// [`StoredSeries::go_cmp`] of a stored series against sorted pairs.
+fn go_cmp(s: &StoredSeries, pairs: &[(&str, &str)]) -> Ordering {
+    let mut by_values = Ordering::Equal;
+    let mut b = pairs.iter();
+    for (_, v) in s.labels.iter() {
+        let Some((_, w)) = b.next() else { return Ordering::Greater };
+        if by_values == Ordering::Equal {
+            by_values = v.cmp(w);
+        }
+    }
+    if b.next().is_some() {
+        return Ordering::Less;
+    }
+    by_values
+}
+
+fn same_labels(s: &StoredSeries, pairs: &[(&str, &str)]) -> bool {
+    s.labels.iter().eq(pairs.iter().copied())
+}
+
+/// The index of the stored series with exactly these labels: `hint` first
+/// (a pusher usually sends series in the same order), else a binary search
+/// of the series, which are sorted by [`StoredSeries::go_cmp`].
+fn find(series: &[StoredSeries], pairs: &[(&str, &str)], hint: usize) -> Option<usize> {
+    if series.get(hint).is_some_and(|s| same_labels(s, pairs)) {
+        return Some(hint);
+    }
+    let start = series.partition_point(|s| go_cmp(s, pairs) == Ordering::Less);
+    let run = series[start..].iter().take_while(|s| go_cmp(s, pairs) == Ordering::Equal);
+    run.enumerate().find(|(_, s)| same_labels(s, pairs)).map(|(i, _)| start + i)
+}
+
+/// For each metric of `f`, the index of the stored series of `old` it
+/// updates; `None` unless they map one to one.
+fn match_series(old: &StoredFamily, f: &Family<'_>, key: &GroupingKey) -> Option<Vec<u32>> {
+    if old.typ != f.typ || old.series.len() != f.metrics.len() || !f.problems.is_empty() {
+        return None;
+    }
+    let mut seen: SmallVec<[bool; 32]> = SmallVec::from_elem(false, old.series.len());
+    let mut to = Vec::with_capacity(f.metrics.len());
+    for (i, m) in f.metrics.iter().enumerate() {
+        if m.timestamp_ms.is_some() || m.raw_value.is_some() {
+            return None;
+        }
+        let at = find(&old.series, &stored_pairs(m, key), i)?;
+        if std::mem::replace(&mut seen[at], true) {
+            // Pushed twice: the general path reports the duplicate.
+            return None;
+        }
+        to.push(at as u32);
+    }
+    Some(to)
+}
+
+/// The family `name`, which was checked to be present and not shared.
+fn own<'a>(
+    families: &'a mut std::collections::BTreeMap<Box<str>, Arc<StoredFamily>>,
+    name: &str,
+) -> &'a mut StoredFamily {
+    let slot = families.get_mut(name).expect("INVARIANT: matched above");
+    Arc::get_mut(slot).expect("INVARIANT: unique above")
+}
+
+impl Shard {
+    /// Applies a text push to `key`'s group in place if every pushed family
+    /// has the identity of the one it replaces (see the module docs); true
+    /// if it did. False leaves the store untouched: push the prepared
+    /// families instead.
+    pub fn refresh(
+        &mut self,
+        key: &GroupingKey,
+        replace: bool,
+        families: &mut [Family<'_>],
+        now: SystemTime,
+        ttl: Option<Duration>,
+    ) -> bool {
+        if !self.checked || !self.index.is_consistent() {
+            return false;
+        }
+        let Some(group) = self.groups.get_mut(key) else { return false };
+        // Only this core clones the `Arc`s (a scrape gathering the shard), so
+        // what is unique now stays unique until the end of this call.
+        let unique = |f: &Arc<StoredFamily>| Arc::strong_count(f) == 1 && Arc::weak_count(f) == 0;
+        if !group.families.get(PUSH_TIME).is_some_and(unique) {
+            return false;
+        }
+        if replace {
+            let kept = [PUSH_TIME, PUSH_FAILURE_TIME];
+            let held = group.families.keys().filter(|n| !kept.contains(&&***n)).count();
+            if held != families.len() {
+                return false;
+            }
+        }
+        let mut plan: SmallVec<[Vec<u32>; 8]> = SmallVec::with_capacity(families.len());
+        for f in families.iter() {
+            if f.name == PUSH_TIME || f.name == PUSH_FAILURE_TIME {
+                return false;
+            }
+            let Some(old) = group.families.get(&*f.name).filter(|o| unique(o)) else {
+                return false;
+            };
+            match match_series(old, f, key) {
+                Some(to) => plan.push(to),
+                None => return false,
+            }
+        }
+        for (f, to) in families.iter_mut().zip(plan) {
+            let fam = own(&mut group.families, &f.name);
+            for (m, at) in f.metrics.iter_mut().zip(to) {
+                let value = std::mem::replace(&mut m.value, Value::Simple(0.0));
+                fam.series[at as usize].set_text_value(value);
+            }
+            if fam.help.as_deref() != f.help.as_deref() {
+                fam.help = f.help.as_deref().map(Arc::from);
+            }
+            fam.refreshed(now);
+        }
+        let push_time = own(&mut group.families, PUSH_TIME);
+        if let Some(s) = push_time.series.first_mut() {
+            s.set_text_value(Value::Simple(unix_seconds(now)));
+        }
+        push_time.refreshed(now);
+        self.changes += 1;
+        self.set_deadline(key, ttl.map(|ttl| now + ttl));
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expfmt::text;
+    use crate::store::sanitize::prepare;
+
+    fn key(instance: &str) -> GroupingKey {
+        GroupingKey::new("job1", [("instance".to_owned(), instance.to_owned())])
+    }
+
+    const BODY: &str = "# HELP g A gauge.\n# TYPE g gauge\ng{stage=\"b\"} 1\ng{stage=\"a\"} 2\n\
+        # TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n";
+
+    /// A shard after one general push of `BODY` to `key("i")`.
+    fn pushed() -> Shard {
+        let mut shard = Shard::new(Arc::default(), true);
+        let fams = text::parse(BODY.as_bytes()).expect("parses");
+        shard.push(prepare(key("i"), true, fams, SystemTime::UNIX_EPOCH)).expect("accepted");
+        shard
+    }
+
+    /// The group as the JSON API and the scrape see it, values included.
+    fn shown(shard: &Shard) -> String {
+        let g = shard.group(&key("i")).expect("group");
+        let mut out = String::new();
+        for (name, f) in &g.families {
+            out.push_str(&format!("{name} {:?} {:?} {:?}\n", f.typ, f.help, f.pushed_at));
+            for s in &f.series {
+                out.push_str(&format!(
+                    "  {:?} {:?}\n",
+                    s.labels.iter().collect::<Vec<_>>(),
+                    s.value()
+                ));
+            }
+            out.push_str(&String::from_utf8_lossy(f.text()));
+        }
+        out
+    }
+
+    fn refresh(shard: &mut Shard, replace: bool, body: &str, at: u64) -> bool {
+        let mut fams = text::parse(body.as_bytes()).expect("parses");
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(at);
+        shard.refresh(&key("i"), replace, &mut fams, now, None)
+    }
+
+    /// The state the general path reaches with the same push.
+    fn via_general_path(replace: bool, body: &str, at: u64) -> String {
+        let mut shard = pushed();
+        let fams = text::parse(body.as_bytes()).expect("parses");
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(at);
+        shard.push(prepare(key("i"), replace, fams, now)).expect("accepted");
+        shown(&shard)
+    }
+
+    #[test]
+    fn same_families_in_another_order_are_updated_in_place() {
+        let body = "# TYPE h histogram\nh_sum 9\nh_count 4\nh_bucket{le=\"1\"} 3\n\
+            h_bucket{le=\"+Inf\"} 4\n# HELP g New help.\n# TYPE g gauge\n\
+            g{stage=\"a\"} 20\ng{stage=\"b\"} 10\n";
+        let mut shard = pushed();
+        let before = shown(&shard);
+        assert!(refresh(&mut shard, true, body, 60));
+        let after = shown(&shard);
+        assert_ne!(before, after);
+        assert_eq!(after, via_general_path(true, body, 60));
+        assert!(after.contains("g{instance=\"i\",job=\"job1\",stage=\"a\"} 20"), "{after}");
+        assert!(after.contains("push_time_seconds{instance=\"i\",job=\"job1\"} 60"), "{after}");
+        // POST of one family leaves the others as they are.
+        let post = "# TYPE g gauge\ng{stage=\"a\"} 5\ng{stage=\"b\"} 6\n";
+        assert!(refresh(&mut shard, false, post, 70));
+        let got = shown(&shard);
+        assert!(got.contains("h_sum{instance=\"i\",job=\"job1\"} 9"), "{got}");
+        assert!(got.contains("g{instance=\"i\",job=\"job1\",stage=\"b\"} 6"), "{got}");
+    }
+
+    #[test]
+    fn anything_but_the_same_identity_is_declined_untouched() {
+        let cases = [
+            // A series more, fewer, or other labels.
+            "# TYPE g gauge\ng{stage=\"a\"} 1\ng{stage=\"b\"} 1\ng{stage=\"c\"} 1\n# TYPE h histogram\nh_sum 1\nh_count 1\n",
+            "# TYPE g gauge\ng{stage=\"a\"} 1\n# TYPE h histogram\nh_sum 1\nh_count 1\n",
+            "# TYPE g gauge\ng{stage=\"a\"} 1\ng{other=\"b\"} 1\n# TYPE h histogram\nh_sum 1\nh_count 1\n",
+            // Another type.
+            "# TYPE g counter\ng{stage=\"a\"} 1\ng{stage=\"b\"} 1\n# TYPE h histogram\nh_sum 1\nh_count 1\n",
+            // The same series twice (a grouping label overrides the body's).
+            "# TYPE g gauge\ng{stage=\"a\",instance=\"x\"} 1\ng{stage=\"a\"} 1\n# TYPE h histogram\nh_sum 1\nh_count 1\n",
+            // A timestamp.
+            "# TYPE g gauge\ng{stage=\"a\"} 1 5\ng{stage=\"b\"} 1\n# TYPE h histogram\nh_sum 1\nh_count 1\n",
+            // A PUT without a family the group holds, or with a new one.
+            "# TYPE g gauge\ng{stage=\"a\"} 1\ng{stage=\"b\"} 1\n",
+            "# TYPE g gauge\ng{stage=\"a\"} 1\ng{stage=\"b\"} 1\n# TYPE h histogram\nh_sum 1\nh_count 1\nx 1\n",
+            // The server's own timestamp gauges.
+            "push_time_seconds 1\n",
+        ];
+        for body in cases {
+            let mut shard = pushed();
+            let before = shown(&shard);
+            assert!(!refresh(&mut shard, true, body, 60), "{body}");
+            assert_eq!(shown(&shard), before, "{body}");
+        }
+        // A POST with a new family.
+        let mut shard = pushed();
+        assert!(!refresh(&mut shard, false, "x 1\n", 60));
+        // No group yet.
+        let mut shard = Shard::new(Arc::default(), true);
+        assert!(!refresh(&mut shard, true, BODY, 60));
+    }
+
+    #[test]
+    fn a_family_held_by_a_scrape_is_not_changed_under_it() {
+        let mut shard = pushed();
+        let held = shard.families();
+        let before = shown(&shard);
+        assert!(!refresh(&mut shard, true, BODY, 60));
+        assert_eq!(shown(&shard), before);
+        drop(held);
+        assert!(refresh(&mut shard, true, BODY, 60));
+    }
+
+    #[test]
+    fn an_inconsistent_store_takes_the_general_path() {
+        let mut shard = pushed();
+        shard.index.mark_inconsistent();
+        assert!(!refresh(&mut shard, true, BODY, 60));
+        let mut unchecked = Shard::new(Arc::default(), false);
+        let fams = text::parse(BODY.as_bytes()).expect("parses");
+        unchecked.push(prepare(key("i"), true, fams, SystemTime::UNIX_EPOCH)).expect("accepted");
+        assert!(!refresh(&mut unchecked, true, BODY, 60));
+    }
+
+    #[test]
+    fn many_series_in_any_order_match_by_search() {
+        let mut body = String::from("# TYPE m gauge\n");
+        for i in 0..300 {
+            body.push_str(&format!("m{{a=\"{}\",b=\"{}\"}} {i}\n", i % 7, i));
+        }
+        let mut shard = Shard::new(Arc::default(), true);
+        let fams = text::parse(body.as_bytes()).expect("parses");
+        shard.push(prepare(key("i"), true, fams, SystemTime::UNIX_EPOCH)).expect("accepted");
+        let mut lines: Vec<&str> = body.lines().skip(1).collect();
+        lines.reverse();
+        let again = format!("# TYPE m gauge\n{}\n", lines.join("\n"));
+        let mut fams = text::parse(again.as_bytes()).expect("parses");
+        assert!(shard.refresh(&key("i"), true, &mut fams, SystemTime::UNIX_EPOCH, None));
+    }
+}
