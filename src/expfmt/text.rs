@@ -619,7 +619,7 @@ impl<'buf> Parser<'buf> {
                     return Err(Fail::new(ErrorKind::UnexpectedEndOfLabelValue, detail));
                 }
                 if special_kind.is_none() {
-                    push_label(&mut labels, name_str, value);
+                    labels.push(Label { name: name_str, value });
                 }
                 if b == b'}' {
                     (j, _) = l.skip_blanks_after(k)?;
@@ -776,23 +776,6 @@ impl<'buf> Parser<'buf> {
         slot.push(idx);
         meta.last_series = Some(idx);
         idx
-    }
-}
-
-/// `labels.push(Label { name, value })`, written field by field from the
-/// borrowed parts in the common case: building the 48-byte `Label` on the
-/// stack and copying it cost a store-forwarding stall per label.
-#[inline(always)]
-fn push_label<'buf>(
-    labels: &mut SmallVec<[Label<'buf>; 4]>,
-    name: Cow<'buf, str>,
-    value: Cow<'buf, str>,
-) {
-    match (name, value) {
-        (Cow::Borrowed(n), Cow::Borrowed(v)) => {
-            labels.push(Label { name: Cow::Borrowed(n), value: Cow::Borrowed(v) })
-        }
-        (name, value) => labels.push(Label { name, value }),
     }
 }
 
