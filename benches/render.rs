@@ -4,6 +4,10 @@
 //!
 //! - `shard_push/put_1000_groups`: sanitise + store one 4-series push (text
 //!   parse included) into an empty store, over 1000 grouping keys.
+//! - `shard_push/put_load_body_1000_groups`: the same with the load
+//!   script's ~1 KB body, through the general path (sanitised copy, index).
+//! - `shard_push/refresh_load_body_1000_groups`: that body pushed again to
+//!   groups that hold the same families: parse, then values set in place.
 //! - `render/render_100k`: merge and render 1000 groups × 100 series
 //!   (10 families × 10 series per group).
 //! - `scrape/*/N`: the store of `benches/load.sh` after `populate.py`: N =
@@ -81,6 +85,24 @@ fn shard_push(c: &mut Criterion) {
                 GroupingKey::new("bench", [("instance".to_owned(), format!("i{}", i % 1000))]);
             let fams = text::parse(LOAD_BODY.as_bytes()).expect("load body parses");
             shard.push(prepare(key, true, fams, SystemTime::now())).expect("consistent push")
+        })
+    });
+    // The same pushes once every group exists: a group pushed again with the
+    // same families is updated in place (what the server does on the core
+    // that owns the group).
+    for j in 0..1000 {
+        let key = GroupingKey::new("bench", [("instance".to_owned(), format!("i{j}"))]);
+        let fams = text::parse(LOAD_BODY.as_bytes()).expect("load body parses");
+        shard.push(prepare(key, true, fams, SystemTime::now())).expect("consistent push");
+    }
+    g.bench_function("refresh_load_body_1000_groups", |b| {
+        b.iter(|| {
+            i += 1;
+            let key =
+                GroupingKey::new("bench", [("instance".to_owned(), format!("i{}", i % 1000))]);
+            let mut fams = text::parse(LOAD_BODY.as_bytes()).expect("load body parses");
+            let applied = shard.refresh(&key, true, &mut fams, SystemTime::now(), None);
+            assert!(applied, "every group exists with the same families");
         })
     });
     g.finish();

@@ -74,16 +74,25 @@ impl Labels {
         // exact size, which a million stored series keep.
         SCRATCH.with_borrow_mut(|buf| {
             buf.clear();
-            for (n, v) in pairs {
-                put_str(buf, n);
-                put_str(buf, v);
-            }
+            Labels::pack_sorted_into(pairs, buf);
             let labels = Labels { buf: ThinStr::new(buf) };
             if buf.capacity() > 1 << 16 {
                 *buf = String::new();
             }
             labels
         })
+    }
+
+    /// Appends the packed form of `pairs` (sorted by name) to `out`: the
+    /// bytes [`Labels::as_bytes`] holds for them.
+    pub fn pack_sorted_into<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        out: &mut String,
+    ) {
+        for (n, v) in pairs {
+            put_str(out, n);
+            put_str(out, v);
+        }
     }
 
     /// Packs `pairs` after sorting them by name.

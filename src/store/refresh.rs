@@ -24,27 +24,38 @@ use std::time::{Duration, SystemTime};
 
 use smallvec::SmallVec;
 
-use super::group::{unix_seconds, StoredFamily, StoredSeries, PUSH_FAILURE_TIME, PUSH_TIME};
+use super::group::{
+    unix_seconds, Labels, StoredFamily, StoredSeries, PUSH_FAILURE_TIME, PUSH_TIME,
+};
 use super::Shard;
 use crate::expfmt::{Family, Metric, Value};
 use crate::grouping::GroupingKey;
 
-/// A pushed series' labels as the store keeps them: the pushed labels not
-/// overridden by the grouping key, the key's labels, and an empty
-/// `instance` if there is none; sorted by name (as `sanitize::prepare`).
-fn stored_pairs<'a>(m: &'a Metric<'_>, key: &'a GroupingKey) -> SmallVec<[(&'a str, &'a str); 8]> {
-    let mut pairs: SmallVec<[(&str, &str); 8]> = m
-        .labels
-        .iter()
-        .filter(|l| key.get(&l.name).is_none())
-        .map(|l| (&*l.name, &*l.value))
-        .collect();
-    pairs.extend(key.labels().iter().map(|(n, v)| (n.as_str(), v.as_str())));
-    if !pairs.iter().any(|(n, _)| *n == "instance") {
+/// A pushed series' labels as the store keeps them, into `pairs`: the
+/// pushed labels not overridden by the grouping key, the key's labels, and
+/// an empty `instance` if there is none; sorted by name (as
+/// `sanitize::prepare`).
+fn stored_pairs<'a>(
+    m: &'a Metric<'_>,
+    key: &'a GroupingKey,
+    pairs: &mut SmallVec<[(&'a str, &'a str); 8]>,
+) {
+    pairs.clear();
+    let key_labels = key.labels();
+    for l in &m.labels {
+        if !key_labels.iter().any(|(n, _)| *n == *l.name) {
+            pairs.push((&l.name, &l.value));
+        }
+    }
+    let mut instance = false;
+    for (n, v) in key_labels {
+        instance |= n == "instance";
+        pairs.push((n, v));
+    }
+    if !instance && !pairs.iter().any(|(n, _)| *n == "instance") {
         pairs.push(("instance", ""));
     }
     pairs.sort_by(|a, b| a.0.cmp(b.0));
-    pairs
 }
 
 /// [`StoredSeries::go_cmp`] of a stored series against sorted pairs.
@@ -63,20 +74,26 @@ fn go_cmp(s: &StoredSeries, pairs: &[(&str, &str)]) -> Ordering {
     by_values
 }
 
-fn same_labels(s: &StoredSeries, pairs: &[(&str, &str)]) -> bool {
-    s.labels.iter().eq(pairs.iter().copied())
-}
-
-/// The index of the stored series with exactly these labels: `hint` first
-/// (a pusher usually sends series in the same order), else a binary search
-/// of the series, which are sorted by [`StoredSeries::go_cmp`].
-fn find(series: &[StoredSeries], pairs: &[(&str, &str)], hint: usize) -> Option<usize> {
-    if series.get(hint).is_some_and(|s| same_labels(s, pairs)) {
+/// The index of the stored series whose packed labels are `packed` (the
+/// packed form of `pairs`): `hint` first (a pusher usually sends series in
+/// the same order), then a scan of small families, else a binary search of
+/// the series, which are sorted by [`StoredSeries::go_cmp`].
+fn find(
+    series: &[StoredSeries],
+    pairs: &[(&str, &str)],
+    packed: &[u8],
+    hint: usize,
+) -> Option<usize> {
+    let same = |s: &StoredSeries| s.labels.as_bytes() == packed;
+    if series.get(hint).is_some_and(same) {
         return Some(hint);
+    }
+    if series.len() <= 16 {
+        return series.iter().position(same);
     }
     let start = series.partition_point(|s| go_cmp(s, pairs) == Ordering::Less);
     let run = series[start..].iter().take_while(|s| go_cmp(s, pairs) == Ordering::Equal);
-    run.enumerate().find(|(_, s)| same_labels(s, pairs)).map(|(i, _)| start + i)
+    run.enumerate().find(|(_, s)| same(s)).map(|(i, _)| start + i)
 }
 
 /// For each metric of `f`, the index of the stored series of `old` it
@@ -87,11 +104,16 @@ fn match_series(old: &StoredFamily, f: &Family<'_>, key: &GroupingKey) -> Option
     }
     let mut seen: SmallVec<[bool; 32]> = SmallVec::from_elem(false, old.series.len());
     let mut to = Vec::with_capacity(f.metrics.len());
+    let mut pairs = SmallVec::new();
+    let mut packed = String::new();
     for (i, m) in f.metrics.iter().enumerate() {
         if m.timestamp_ms.is_some() || m.raw_value.is_some() {
             return None;
         }
-        let at = find(&old.series, &stored_pairs(m, key), i)?;
+        stored_pairs(m, key, &mut pairs);
+        packed.clear();
+        Labels::pack_sorted_into(pairs.iter().copied(), &mut packed);
+        let at = find(&old.series, &pairs, packed.as_bytes(), i)?;
         if std::mem::replace(&mut seen[at], true) {
             // Pushed twice: the general path reports the duplicate.
             return None;
