@@ -11,19 +11,21 @@
 //! line splitter below (`str::split`, `parse::<f64>`, no validation): the
 //! floor any straightforward parser would reach.
 //!
-//! Last results (2-core AMD EPYC VM, 2026-11-22, commit 09b1cce, mimalloc
+//! Last results (2-core AMD EPYC VM, 2026-12-05, commit 0ab2fb2, mimalloc
 //! as the server, `cargo bench --bench expfmt_text -- --measurement-time 3
 //! --warm-up-time 1`):
 //!
 //! | body | bytes | pushgate | baseline_naive | speed-up |
 //! |---|---|---|---|---|
-//! | push_10 | 543 | 1.50 µs (345 MiB/s) | 2.21 µs (234 MiB/s) | 1.5x |
-//! | node_1k | 59,852 | 167 µs (343 MiB/s) | 239 µs (239 MiB/s) | 1.4x |
-//! | batch_100k | 6,236,611 | 19.9 ms (298 MiB/s) | 28.3 ms (210 MiB/s) | 1.4x |
+//! | push_10 | 543 | 957 ns (541 MiB/s) | 1.58 µs (327 MiB/s) | 1.7x |
+//! | node_1k | 59,852 | 99.7 µs (573 MiB/s) | 155 µs (369 MiB/s) | 1.6x |
+//! | batch_100k | 6,236,611 | 13.7 ms (435 MiB/s) | 24.1 ms (247 MiB/s) | 1.8x |
 //!
 //! The target is 1 GB/s; see the README's Performance section for
-//! the profile. (At e84455a, on the system allocator: 340, 313 and 238 MiB/s
-//! against a baseline of 189, 128 and 106 MiB/s.)
+//! the profile. (At 09b1cce, on a busier machine: 345, 343 and 298 MiB/s
+//! against a baseline of 234, 239 and 210 MiB/s; the same code measured
+//! 515, 521 and 418 MiB/s on 2026-12-05 before the eight-byte scans and
+//! the small-body family lookup.)
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;

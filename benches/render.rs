@@ -21,20 +21,24 @@
 //!
 //! Last results (2-core AMD EPYC VM shared with concurrent builds,
 //! 2026-11-22, commit e84455a,
-//! `cargo bench --bench render -- --measurement-time 5 --warm-up-time 1`):
+//! `cargo bench --bench render -- --measurement-time 5 --warm-up-time 1`;
+//! the `shard_push` rows 2026-12-05 at 0ab2fb2, `--measurement-time 3`):
 //!
 //! | bench | time | throughput |
 //! |---|---|---|
-//! | shard_push/put_1000_groups | 7.33 µs | 136k pushes/s |
+//! | shard_push/put_1000_groups | 1.59 µs | 629k pushes/s |
+//! | shard_push/put_load_body_1000_groups | 3.1-3.4 µs (5.19 µs the same day at 0ec9d8c) | 300k pushes/s |
+//! | shard_push/refresh_load_body_1000_groups | 2.39 µs (about 1.5 µs of it the parse) | 418k pushes/s |
 //! | render/render_100k (5.1 MB) | 22.6 ms | 215 MiB/s |
 //! | scrape/families/1000000 | 1.17 ms | |
 //! | scrape/merge/1000000 | 32.6 ms | 31M series/s |
 //! | scrape/render_text/1000000 (76.5 MB) | 116 ms | 630 MiB/s |
 //! | scrape/gzip/1000000 | 98.3 ms | 742 MiB/s |
-//! | shard_push/put_1000_groups_1000000_stored | 7.83 µs | 128k pushes/s (0.94x empty) |
+//! | shard_push/put_1000_groups_1000000_stored | 1.59 µs | 629k pushes/s (1.00x empty) |
 //!
 //! Best of three runs (the other two, under load from other builds, were
-//! 1.3-2x slower). Benches use the system allocator; the server uses mimalloc.
+//! 1.3-2x slower). The bench uses mimalloc, as the server does; the
+//! e84455a rows were taken with the system allocator.
 
 use std::sync::Arc;
 use std::time::SystemTime;
