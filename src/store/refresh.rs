@@ -16,7 +16,9 @@
 //! - a family, series or label set differs, or a series is pushed twice;
 //! - a sample has a timestamp, or a family carries problems;
 //! - a family is shared with a scrape in flight (its `Arc` is not unique);
-//! - a PUT would drop families the group holds.
+//! - a PUT would drop families the group holds;
+//! - the group lacks its failure gauge (restored data), which the general
+//!   path adds.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -152,7 +154,10 @@ impl Shard {
         // Only this core clones the `Arc`s (a scrape gathering the shard), so
         // what is unique now stays unique until the end of this call.
         let unique = |f: &Arc<StoredFamily>| Arc::strong_count(f) == 1 && Arc::weak_count(f) == 0;
-        if !group.families.get(PUSH_TIME).is_some_and(unique) {
+        // The general path adds a missing failure gauge (restored groups).
+        if !group.families.get(PUSH_TIME).is_some_and(unique)
+            || !group.families.contains_key(PUSH_FAILURE_TIME)
+        {
             return false;
         }
         if replace {
@@ -313,6 +318,22 @@ mod tests {
         assert!(!refresh(&mut shard, true, BODY, 60));
         assert_eq!(shown(&shard), before);
         drop(held);
+        assert!(refresh(&mut shard, true, BODY, 60));
+    }
+
+    #[test]
+    fn a_group_without_its_failure_gauge_takes_the_general_path() {
+        let shard = pushed();
+        let g = shard.group(&key("i")).expect("group");
+        let mut families = g.families.clone();
+        families.remove(PUSH_FAILURE_TIME);
+        let restored = super::super::group::Group { key: key("i"), families, deadline: None };
+        let mut shard = Shard::new(Arc::default(), true);
+        shard.restore(vec![restored]);
+        assert!(!refresh(&mut shard, true, BODY, 60));
+        let fams = text::parse(BODY.as_bytes()).expect("parses");
+        shard.push(prepare(key("i"), true, fams, SystemTime::UNIX_EPOCH)).expect("accepted");
+        assert!(shard.group(&key("i")).expect("group").families.contains_key(PUSH_FAILURE_TIME));
         assert!(refresh(&mut shard, true, BODY, 60));
     }
 
