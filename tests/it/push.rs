@@ -207,3 +207,42 @@ fn openmetrics_bodies_are_accepted_and_text_bodies_stay_go_compatible() {
     assert_eq!(r.status, 400);
     assert!(r.text().starts_with("openmetrics parsing error in line 2"), "{}", r.text());
 }
+
+#[test]
+fn groups_pushed_again_show_new_values_help_and_times_on_every_core() {
+    // Re-pushes of the same families are applied in place on the core that
+    // owns the group; eight groups spread over both cores, scraped between.
+    let s = Server::start(&["--runtime.cores=2"]);
+    for round in 1..=3 {
+        for g in 0..8 {
+            let body = format!(
+                "# HELP m help {round}\n# TYPE m gauge\nm{{k=\"b\"}} {}\nm{{k=\"a\"}} {round}\n\
+                 # TYPE h histogram\nh_bucket{{le=\"1\"}} {round}\nh_bucket{{le=\"+Inf\"}} {round}\n\
+                 h_sum {round}\nh_count {round}\n",
+                round + 10
+            );
+            let r = s.req("PUT", &format!("/metrics/job/j/instance/i{g}"), &body);
+            assert_eq!(r.status, 200, "{}", r.text());
+        }
+        let full = s.req("GET", "/metrics", "").text();
+        assert!(full.contains(&format!("# HELP m help {round}\n")), "{full}");
+        let text = s.scrape();
+        for g in 0..8 {
+            let labels = format!("instance=\"i{g}\",job=\"j\"");
+            for line in [
+                format!("m{{{labels},k=\"a\"}} {round}\n"),
+                format!("m{{{labels},k=\"b\"}} {}\n", round + 10),
+                format!("h_bucket{{{labels},le=\"+Inf\"}} {round}\n"),
+                format!("h_count{{{labels}}} {round}\n"),
+            ] {
+                assert!(text.contains(&line), "round {round}: {line} in {text}");
+            }
+        }
+    }
+    // A series more is a different identity: stored through the general path.
+    let r = s.req("PUT", "/metrics/job/j/instance/i0", "# TYPE m gauge\nm{k=\"c\"} 7\n");
+    assert_eq!(r.status, 200);
+    let text = s.scrape();
+    assert!(text.contains("m{instance=\"i0\",job=\"j\",k=\"c\"} 7\n"), "{text}");
+    assert!(!text.contains("h_count{instance=\"i0\""), "PUT replaced the group: {text}");
+}
