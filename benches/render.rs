@@ -9,7 +9,10 @@
 //! - `shard_push/refresh_load_body_1000_groups`: that body pushed again to
 //!   groups that hold the same families: parse, then values set in place.
 //! - `render/render_100k`: merge and render 1000 groups × 100 series
-//!   (10 families × 10 series per group).
+//!   (10 families × 10 series per group), each family's text cached.
+//! - `render/series_text_100k`: the text lines of those series rendered
+//!   from their labels and values (what a scrape does once per family
+//!   pushed since the last one).
 //! - `scrape/*/N`: the store of `benches/load.sh` after `populate.py`: N =
 //!   `PUSHGATE_BENCH_GROUPS` (default 10,000 under `cargo bench`, 100 under
 //!   `cargo test --benches`) groups × 100 series of one gauge family, spread
@@ -29,7 +32,8 @@
 //! | shard_push/put_1000_groups | 1.59 µs | 629k pushes/s |
 //! | shard_push/put_load_body_1000_groups | 3.1-3.4 µs (5.19 µs the same day at 0ec9d8c) | 300k pushes/s |
 //! | shard_push/refresh_load_body_1000_groups | 2.39 µs (about 1.5 µs of it the parse) | 418k pushes/s |
-//! | render/render_100k (5.1 MB) | 22.6 ms | 215 MiB/s |
+//! | render/render_100k (5.1 MB) | 22.6 ms (5.2 ms at 0ab2fb2) | 215 MiB/s (930 MiB/s) |
+//! | render/series_text_100k (0ab2fb2) | 10.4 ms | 467 MiB/s, 104 ns per series |
 //! | scrape/families/1000000 | 1.17 ms | |
 //! | scrape/merge/1000000 | 32.6 ms | 31M series/s |
 //! | scrape/render_text/1000000 (76.5 MB) | 116 ms | 630 MiB/s |
@@ -47,6 +51,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use pushgate::expfmt::text;
 use pushgate::grouping::GroupingKey;
 use pushgate::render::{merge, render_text};
+use pushgate::store::group::render_series;
 use pushgate::store::route::shard_for;
 use pushgate::store::sanitize::prepare;
 use pushgate::store::Shard;
@@ -133,6 +138,18 @@ fn render(c: &mut Criterion) {
         b.iter(|| {
             out.clear();
             render_text(&[], &families, false, &mut out).expect("renders")
+        })
+    });
+    // What the first scrape after a push costs per family: its series'
+    // text lines rendered from the stored labels and values.
+    g.bench_function("series_text_100k", |b| {
+        b.iter(|| {
+            out.clear();
+            for f in &families {
+                for s in &f.series {
+                    render_series(&mut out, &f.name, s);
+                }
+            }
         })
     });
     g.finish();
