@@ -14,7 +14,8 @@
 //! "applied" or "not mine". It declines, in particular, when:
 //! - the store may hold conflicts (restored data), so checks must run;
 //! - a family, series or label set differs, or a series is pushed twice;
-//! - a sample has a timestamp, or a family carries problems;
+//! - a sample has a timestamp, a label name is reserved (`__`), or a
+//!   family carries problems;
 //! - a family is shared with a scrape in flight (its `Arc` is not unique);
 //! - a PUT would drop families the group holds;
 //! - the group lacks its failure gauge (restored data), which the general
@@ -109,7 +110,10 @@ fn match_series(old: &StoredFamily, f: &Family<'_>, key: &GroupingKey) -> Option
     let mut pairs = SmallVec::new();
     let mut packed = String::new();
     for (i, m) in f.metrics.iter().enumerate() {
-        if m.timestamp_ms.is_some() || m.raw_value.is_some() {
+        // A reserved name is refused by the general path even where a stored
+        // series (restored from a file) holds it.
+        let reserved = m.labels.iter().any(|l| l.name.starts_with("__"));
+        if m.timestamp_ms.is_some() || m.raw_value.is_some() || reserved {
             return None;
         }
         stored_pairs(m, key, &mut pairs);
@@ -335,6 +339,30 @@ mod tests {
         shard.push(prepare(key("i"), true, fams, SystemTime::UNIX_EPOCH)).expect("accepted");
         assert!(shard.group(&key("i")).expect("group").families.contains_key(PUSH_FAILURE_TIME));
         assert!(refresh(&mut shard, true, BODY, 60));
+    }
+
+    #[test]
+    fn a_reserved_label_name_is_refused_even_if_restored_data_holds_it() {
+        let labels = [("__x", "a"), ("instance", "i"), ("job", "job1")];
+        let series = StoredSeries::new(labels.into_iter().collect(), Value::Simple(1.0), None);
+        let g = StoredFamily::new(
+            "g".into(),
+            None,
+            crate::expfmt::MetricType::Untyped,
+            vec![series],
+            SystemTime::UNIX_EPOCH,
+        );
+        let mut shard = pushed();
+        let mut families = shard.group(&key("i")).expect("group").families.clone();
+        families.retain(|n, _| n.starts_with("push_"));
+        families.insert("g".into(), Arc::new(g));
+        let restored = super::super::group::Group { key: key("i"), families, deadline: None };
+        shard = Shard::new(Arc::default(), true);
+        shard.restore(vec![restored]);
+        let body = "g{__x=\"a\"} 2\n";
+        assert!(!refresh(&mut shard, true, body, 60));
+        let fams = text::parse(body.as_bytes()).expect("parses");
+        assert!(shard.push(prepare(key("i"), true, fams, SystemTime::UNIX_EPOCH)).is_err());
     }
 
     #[test]
