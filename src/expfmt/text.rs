@@ -329,9 +329,13 @@ struct Meta {
     typed: bool,
     /// Last summary/histogram series merged into, the common next target.
     last_series: Option<usize>,
+    /// The family's series are in `Parser::series` (once there are more
+    /// than [`LINEAR_LOOKUP`]; before, they are scanned).
+    indexed: bool,
 }
 
-/// Up to this many families, names are looked up by a scan.
+/// Up to this many families (or series of a summary or histogram family),
+/// names (label sets) are looked up by a scan.
 const LINEAR_LOOKUP: usize = 8;
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
@@ -352,7 +356,8 @@ struct Parser<'buf> {
     cache: [Option<(&'buf str, usize, Part)>; 4],
     /// Slot of `cache` the next miss fills.
     cache_next: usize,
-    /// Summary/histogram series by (family, order-independent label hash).
+    /// Summary/histogram series by (family, order-independent label hash),
+    /// for families with more than [`LINEAR_LOOKUP`] series.
     series: FxMap<u64, SmallVec<[usize; 1]>>,
 }
 
@@ -758,13 +763,16 @@ impl<'buf> Parser<'buf> {
                 return last;
             }
         }
-        let key = label_set_hash(fam, &labels);
-        let slot = self.series.entry(key).or_default();
-        for &idx in slot.iter() {
-            if same_label_set(&family.metrics[idx].labels, &labels) {
-                meta.last_series = Some(idx);
-                return idx;
-            }
+        let found = if meta.indexed {
+            let key = label_set_hash(fam, &labels);
+            let slot = self.series.get(&key).map(|s| s.as_slice()).unwrap_or_default();
+            slot.iter().copied().find(|&i| same_label_set(&family.metrics[i].labels, &labels))
+        } else {
+            family.metrics.iter().position(|m| same_label_set(&m.labels, &labels))
+        };
+        if let Some(idx) = found {
+            meta.last_series = Some(idx);
+            return idx;
         }
         let idx = family.metrics.len();
         let value = if family.typ == MetricType::Summary {
@@ -773,7 +781,20 @@ impl<'buf> Parser<'buf> {
             empty_histogram()
         };
         family.metrics.push(Metric { labels, value, timestamp_ms: None, raw_value: None });
-        slot.push(idx);
+        // Scanned while few (a push's histograms: no hashing, no map);
+        // indexed by label-set hash beyond.
+        let newly = if meta.indexed {
+            idx..idx + 1
+        } else if family.metrics.len() > LINEAR_LOOKUP {
+            meta.indexed = true;
+            0..idx + 1
+        } else {
+            0..0
+        };
+        for i in newly {
+            let key = label_set_hash(fam, &family.metrics[i].labels);
+            self.series.entry(key).or_default().push(i);
+        }
         meta.last_series = Some(idx);
         idx
     }
@@ -1617,6 +1638,25 @@ mod tests {
         let again = format!("{body}# HELP g0 again\n");
         assert_matches_oracle(again.as_bytes());
         assert!(parse(again.as_bytes()).unwrap_err().to_string().contains("second HELP line"));
+    }
+
+    #[test]
+    fn series_merge_alike_around_the_scan_limit() {
+        for n in LINEAR_LOOKUP - 1..=LINEAR_LOOKUP + 2 {
+            let mut body = String::from("# TYPE s summary\n");
+            for i in 0..n {
+                body.push_str(&format!("s{{i=\"{i}\",quantile=\"0.5\"}} {i}\n"));
+            }
+            for i in (0..n).rev() {
+                body.push_str(&format!("s_sum{{i=\"{i}\"}} {i}\ns_count{{i=\"{i}\"}} {i}\n"));
+            }
+            assert_matches_oracle(body.as_bytes());
+            let f = parse(body.as_bytes()).unwrap();
+            assert_eq!(f[0].metrics.len(), n);
+            assert!(
+                matches!(&f[0].metrics[n - 1].value, Value::Summary { count, quantiles, .. } if *count == n as u64 - 1 && quantiles.len() == 1)
+            );
+        }
     }
 
     #[test]
