@@ -177,15 +177,14 @@ impl Shard {
         let existing = self.groups.get(&p.key);
         let mut removed: Vec<Arc<StoredFamily>> = Vec::new();
         if let Some(g) = existing {
-            for (name, fam) in &g.families {
-                let replaced = if p.replace {
-                    &**name != PUSH_FAILURE_TIME
-                } else {
-                    &**name == PUSH_TIME || p.families.iter().any(|f| f.name == *name)
-                };
-                if replaced {
-                    removed.push(fam.clone());
-                }
+            if p.replace {
+                let kept = g.families.iter().filter(|(n, _)| &***n != PUSH_FAILURE_TIME);
+                removed.extend(kept.map(|(_, f)| f.clone()));
+            } else {
+                // POST: the pushed names, looked up (not a scan of the group
+                // per pushed family, which made large groups quadratic).
+                let names = p.families.iter().map(|f| &*f.name).chain([PUSH_TIME]);
+                removed.extend(names.filter_map(|n| g.families.get(n).cloned()));
             }
         }
         let mut families = p.families;

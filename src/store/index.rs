@@ -199,6 +199,29 @@ impl Locked<'_> {
 /// Whether replacing `old` by `new` leaves the index unchanged: same name,
 /// type and label sets (a group pushed again with new values, the common
 /// case), so neither needs counting out and in again.
+/// The families of one side of a replacement, to find the partner of a
+/// family of the other side: a scan of a few, a map by name of many.
+struct Partners<'a> {
+    list: &'a [&'a StoredFamily],
+    by_name: Option<HashMap<&'a str, &'a StoredFamily>>,
+}
+
+impl<'a> Partners<'a> {
+    fn of(list: &'a [&'a StoredFamily]) -> Partners<'a> {
+        let by_name = (list.len() > 16).then(|| list.iter().map(|f| (&*f.name, *f)).collect());
+        Partners { list, by_name }
+    }
+
+    /// Whether `f` replaces (or is replaced by) a family of this side with
+    /// the same identity.
+    fn unchanged(&self, f: &StoredFamily) -> bool {
+        match &self.by_name {
+            Some(m) => m.get(&*f.name).is_some_and(|o| same_identity(o, f)),
+            None => self.list.iter().any(|o| same_identity(o, f)),
+        }
+    }
+}
+
 fn same_identity(old: &StoredFamily, new: &StoredFamily) -> bool {
     old.name == new.name
         && old.typ == new.typ
@@ -261,12 +284,13 @@ impl Index {
     ) -> Result<(), Vec<String>> {
         // A family replaced by one with the same identity changes no count
         // (names are unique within each list, so pairs match one to one).
-        let unchanged =
-            |f: &StoredFamily, others: &[&StoredFamily]| others.iter().any(|o| same_identity(o, f));
+        // Large lists are matched by name through a map, not by a scan of
+        // one list per family of the other.
+        let (in_removed, in_added) = (Partners::of(removed), Partners::of(added));
         let consistent = !self.dirty.load(Ordering::Relaxed);
         if consistent
-            && added.iter().all(|f| unchanged(f, removed))
-            && removed.iter().all(|f| unchanged(f, added))
+            && added.iter().all(|f| in_removed.unchanged(f))
+            && removed.iter().all(|f| in_added.unchanged(f))
         {
             // The common re-push of a group with new values: nothing to count, nothing to check.
             return Ok(());
@@ -279,10 +303,9 @@ impl Index {
         let mut locked = self.lock_stripes(stripes);
         let added_all = added;
         let added: Vec<&StoredFamily> =
-            added.iter().copied().filter(|f| !unchanged(f, removed)).collect();
-        let removed_all = removed;
+            added.iter().copied().filter(|f| !in_removed.unchanged(f)).collect();
         let removed: Vec<&StoredFamily> =
-            removed.iter().copied().filter(|f| !unchanged(f, added_all)).collect();
+            removed.iter().copied().filter(|f| !in_added.unchanged(f)).collect();
         // Added first: a name the push keeps stays in the index with its
         // fingerprint table, rather than being dropped when its last family
         // is counted out and rebuilt from empty (a series the push keeps
@@ -295,7 +318,7 @@ impl Index {
         }
         let mut errors = Vec::new();
         // In a consistent store only the changed families can conflict.
-        let to_check = added_all.iter().filter(|f| !(consistent && unchanged(f, removed_all)));
+        let to_check = added_all.iter().filter(|f| !(consistent && in_removed.unchanged(f)));
         for f in to_check.filter(|f| !f.series.is_empty()) {
             check_family(&locked, f, &mut errors);
         }
@@ -556,6 +579,28 @@ mod tests {
         idx.remove(&[&a2]);
         idx.remove(&[&fam("m", MetricType::Gauge, "b")]);
         assert!(idx.check_and_apply(&[], &[&fam("m", MetricType::Counter, "c")]).is_ok());
+    }
+
+    #[test]
+    fn many_families_are_paired_by_name() {
+        let idx = Index::default();
+        let names: Vec<String> = (0..20).map(|i| format!("m{i}")).collect();
+        let old: Vec<StoredFamily> = names.iter().map(|n| fam(n, MetricType::Gauge, "a")).collect();
+        let refs: Vec<&StoredFamily> = old.iter().collect();
+        idx.check_and_apply(&[], &refs).unwrap();
+        // The same identities in reverse order, one of them now a counter.
+        let new: Vec<StoredFamily> = names
+            .iter()
+            .rev()
+            .map(|n| fam(n, if n == "m3" { MetricType::Counter } else { MetricType::Gauge }, "a"))
+            .collect();
+        let new_refs: Vec<&StoredFamily> = new.iter().collect();
+        idx.check_and_apply(&refs, &new_refs).unwrap();
+        // m3 was counted out as a gauge and in as a counter; the rest kept.
+        let e = idx.check_and_apply(&[], &[&fam("m3", MetricType::Gauge, "b")]).unwrap_err();
+        assert_eq!(e, ["gathered metric family m3 has type GAUGE but should have COUNTER"]);
+        let e = idx.check_and_apply(&[], &[&fam("m4", MetricType::Counter, "b")]).unwrap_err();
+        assert_eq!(e, ["gathered metric family m4 has type COUNTER but should have GAUGE"]);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! push, timestamps). Runs on the core that received the request, so the
 //! owning shard only does the cheap store-wide part of the check.
 
+use std::collections::HashSet;
 use std::time::SystemTime;
 
 use crate::expfmt::escape::NameValidation;
@@ -57,6 +58,9 @@ pub fn prepare_with(
     let mut has_timestamps = false;
     let mut errors = Vec::new();
     let mut out: Vec<StoredFamily> = Vec::with_capacity(families.len());
+    // Hashes of the names in `out`, once there are many (see below).
+    let mut seen: HashSet<u64, ahash::RandomState> = HashSet::default();
+    let names_hash = ahash::RandomState::new();
     // Text-format names are valid by construction; protobuf ones need checking.
     let invalid = |n: &str| n.starts_with("__") || !names.is_valid_label_name(n.as_bytes());
     let key_invalid = key.labels().iter().any(|(n, _)| invalid(n));
@@ -103,8 +107,20 @@ pub fn prepare_with(
         }
         let name: Box<str> = fam.name.into_owned().into();
         let help = fam.help.map(|h| h.into_owned().into());
-        // A later family of the same name wins, as in the Go server's map (spec 2.2).
-        out.retain(|f| f.name != name);
+        // A later family of the same name wins, as in the Go server's map
+        // (spec 2.2). Only protobuf bodies can repeat a name; past a few
+        // families, the earlier ones are searched only if the name's hash
+        // was seen (a scan per family made large pushes quadratic).
+        if out.len() < LINEAR_NAMES {
+            out.retain(|f| f.name != name);
+        } else {
+            if seen.is_empty() {
+                seen.extend(out.iter().map(|f| names_hash.hash_one(&*f.name)));
+            }
+            if !seen.insert(names_hash.hash_one(&*name)) {
+                out.retain(|f| f.name != name);
+            }
+        }
         let family = StoredFamily::new(name, help, fam.typ, series, received);
         // Series identical after label overriding (spec 2.3). The family's
         // series are sorted by label values, so identical series sit in one
@@ -121,6 +137,9 @@ pub fn prepare_with(
     }
     PreparedPush { key, replace, families: out, has_timestamps, errors, received, ttl: None }
 }
+
+/// Families up to which a repeated name is looked for by a scan.
+const LINEAR_NAMES: usize = 16;
 
 /// The Go server's message for a series seen twice.
 pub fn duplicate_error(name: &str, typ: MetricType, s: &StoredSeries) -> String {
@@ -191,6 +210,22 @@ mod tests {
     fn prep(path_key: GroupingKey, body: &str) -> PreparedPush {
         let fams = text::parse(body.as_bytes()).unwrap();
         prepare(path_key, true, fams, SystemTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn a_later_family_of_the_same_name_wins_among_few_and_many() {
+        for n in [3, LINEAR_NAMES + 4] {
+            // Parsed families with repeated names, as a protobuf body can send.
+            let body: String = (0..n).map(|i| format!("f{i} {i}\n")).collect();
+            let mut fams = text::parse(body.as_bytes()).unwrap();
+            let mut again = text::parse(b"f1 100\n").unwrap();
+            fams.append(&mut again);
+            let p = prepare(GroupingKey::new("j", []), true, fams, SystemTime::UNIX_EPOCH);
+            assert_eq!(p.families.len(), n, "{n}");
+            let f1: Vec<_> = p.families.iter().filter(|f| &*f.name == "f1").collect();
+            assert_eq!(f1.len(), 1);
+            assert_eq!(f1[0].first_simple_value(), Some(100.0));
+        }
     }
 
     #[test]
