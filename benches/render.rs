@@ -8,6 +8,8 @@
 //!   script's ~1 KB body, through the general path (sanitised copy, index).
 //! - `shard_push/refresh_load_body_1000_groups`: that body pushed again to
 //!   groups that hold the same families: parse, then values set in place.
+//! - `shard_push/post_1000_families`: a group of 1000 families (2000
+//!   series) POSTed again through the general path (parse included).
 //! - `render/render_100k`: merge and render 1000 groups × 100 series
 //!   (10 families × 10 series per group), each family's text cached.
 //! - `render/series_text_100k`: the text lines of those series rendered
@@ -32,6 +34,7 @@
 //! | shard_push/put_1000_groups | 1.59 µs | 629k pushes/s |
 //! | shard_push/put_load_body_1000_groups | 3.1-3.4 µs (5.19 µs the same day at 0ec9d8c) | 300k pushes/s |
 //! | shard_push/refresh_load_body_1000_groups | 2.39 µs (about 1.5 µs of it the parse) | 418k pushes/s |
+//! | shard_push/post_1000_families (a7390f6, with a CI run on the machine) | 1.14 ms | ~1.8M series/s |
 //! | render/render_100k (5.1 MB) | 22.6 ms (5.2 ms at 0ab2fb2) | 215 MiB/s (930 MiB/s) |
 //! | render/series_text_100k (0ab2fb2) | 10.4 ms | 467 MiB/s, 104 ns per series |
 //! | scrape/families/1000000 | 1.17 ms | |
@@ -104,6 +107,21 @@ fn shard_push(c: &mut Criterion) {
         let fams = text::parse(LOAD_BODY.as_bytes()).expect("load body parses");
         shard.push(prepare(key, true, fams, SystemTime::now())).expect("consistent push");
     }
+    // One large group POSTed again: a push must cost time in proportion to
+    // its own size, not to its size times the group's.
+    let big: String = (0..1000)
+        .map(|f| format!("# TYPE f{f} gauge\nf{f}{{a=\"x\"}} 1\nf{f}{{a=\"y\"}} 2\n"))
+        .collect();
+    let big_key = GroupingKey::new("bench", [("instance".to_owned(), "big".to_owned())]);
+    let fams = text::parse(big.as_bytes()).expect("large body parses");
+    shard.push(prepare(big_key.clone(), true, fams, SystemTime::now())).expect("consistent push");
+    g.bench_function("post_1000_families", |b| {
+        b.iter(|| {
+            let fams = text::parse(big.as_bytes()).expect("large body parses");
+            let p = prepare(big_key.clone(), false, fams, SystemTime::now());
+            shard.push(p).expect("consistent push")
+        })
+    });
     g.bench_function("refresh_load_body_1000_groups", |b| {
         b.iter(|| {
             i += 1;
