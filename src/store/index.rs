@@ -196,9 +196,6 @@ impl Locked<'_> {
     }
 }
 
-/// Whether replacing `old` by `new` leaves the index unchanged: same name,
-/// type and label sets (a group pushed again with new values, the common
-/// case), so neither needs counting out and in again.
 /// The families of one side of a replacement, to find the partner of a
 /// family of the other side: a scan of a few, a map by name of many.
 struct Partners<'a> {
@@ -222,6 +219,9 @@ impl<'a> Partners<'a> {
     }
 }
 
+/// Whether replacing `old` by `new` leaves the index unchanged: same name,
+/// type and label sets (a group pushed again with new values, the common
+/// case), so neither needs counting out and in again.
 fn same_identity(old: &StoredFamily, new: &StoredFamily) -> bool {
     old.name == new.name
         && old.typ == new.typ
