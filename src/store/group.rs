@@ -98,14 +98,8 @@ impl Labels {
     /// Packs `pairs` after sorting them by name.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Labels {
         let mut v: smallvec::SmallVec<[(&str, &str); 8]> = pairs.into_iter().collect();
-        Labels::from_unsorted(&mut v)
-    }
-
-    /// Packs `pairs` after sorting them by name in place (the push path:
-    /// no copy of the caller's buffer).
-    pub fn from_unsorted(pairs: &mut [(&str, &str)]) -> Labels {
-        pairs.sort_by(|a, b| a.0.cmp(b.0));
-        Labels::from_sorted(pairs.iter().copied())
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        Labels::from_sorted(v.iter().copied())
     }
 
     /// The pairs in name order.
@@ -257,21 +251,28 @@ impl StoredSeries {
     /// Go's `MetricSorter` order: fewer labels first, then label values
     /// position by position (labels are sorted by name).
     pub fn go_cmp(&self, other: &StoredSeries) -> Ordering {
-        // One pass over both: the first differing value decides unless the
-        // label counts differ, which are known only at the end.
-        let (mut a, mut b) = (self.labels.iter(), other.labels.iter());
-        let mut by_values = Ordering::Equal;
-        loop {
-            match (a.next(), b.next()) {
-                (Some(x), Some(y)) => {
-                    if by_values == Ordering::Equal {
-                        by_values = x.1.cmp(y.1);
-                    }
+        go_cmp_labels(self.labels.iter(), other.labels.iter())
+    }
+}
+
+/// [`StoredSeries::go_cmp`] of two label sets, each sorted by name.
+pub fn go_cmp_labels<'a, 'b>(
+    mut a: impl Iterator<Item = (&'a str, &'a str)>,
+    mut b: impl Iterator<Item = (&'b str, &'b str)>,
+) -> Ordering {
+    // One pass over both: the first differing value decides unless the
+    // label counts differ, which are known only at the end.
+    let mut by_values = Ordering::Equal;
+    loop {
+        match (a.next(), b.next()) {
+            (Some(x), Some(y)) => {
+                if by_values == Ordering::Equal {
+                    by_values = x.1.cmp(y.1);
                 }
-                (None, None) => return by_values,
-                (Some(_), None) => return Ordering::Greater,
-                (None, Some(_)) => return Ordering::Less,
             }
+            (None, None) => return by_values,
+            (Some(_), None) => return Ordering::Greater,
+            (None, Some(_)) => return Ordering::Less,
         }
     }
 }

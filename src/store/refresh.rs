@@ -28,54 +28,12 @@ use std::time::{Duration, SystemTime};
 use smallvec::SmallVec;
 
 use super::group::{
-    unix_seconds, Labels, StoredFamily, StoredSeries, PUSH_FAILURE_TIME, PUSH_TIME,
+    go_cmp_labels, unix_seconds, Labels, StoredFamily, StoredSeries, PUSH_FAILURE_TIME, PUSH_TIME,
 };
+use super::sanitize::stored_pairs;
 use super::Shard;
-use crate::expfmt::{Family, Metric, Value};
+use crate::expfmt::{Family, Value};
 use crate::grouping::GroupingKey;
-
-/// A pushed series' labels as the store keeps them, into `pairs`: the
-/// pushed labels not overridden by the grouping key, the key's labels, and
-/// an empty `instance` if there is none; sorted by name (as
-/// `sanitize::prepare`).
-fn stored_pairs<'a>(
-    m: &'a Metric<'_>,
-    key: &'a GroupingKey,
-    pairs: &mut SmallVec<[(&'a str, &'a str); 8]>,
-) {
-    pairs.clear();
-    let key_labels = key.labels();
-    for l in &m.labels {
-        if !key_labels.iter().any(|(n, _)| *n == *l.name) {
-            pairs.push((&l.name, &l.value));
-        }
-    }
-    let mut instance = false;
-    for (n, v) in key_labels {
-        instance |= n == "instance";
-        pairs.push((n, v));
-    }
-    if !instance && !pairs.iter().any(|(n, _)| *n == "instance") {
-        pairs.push(("instance", ""));
-    }
-    pairs.sort_by(|a, b| a.0.cmp(b.0));
-}
-
-/// [`StoredSeries::go_cmp`] of a stored series against sorted pairs.
-fn go_cmp(s: &StoredSeries, pairs: &[(&str, &str)]) -> Ordering {
-    let mut by_values = Ordering::Equal;
-    let mut b = pairs.iter();
-    for (_, v) in s.labels.iter() {
-        let Some((_, w)) = b.next() else { return Ordering::Greater };
-        if by_values == Ordering::Equal {
-            by_values = v.cmp(w);
-        }
-    }
-    if b.next().is_some() {
-        return Ordering::Less;
-    }
-    by_values
-}
 
 /// The index of the stored series whose packed labels are `packed` (the
 /// packed form of `pairs`): `hint` first (a pusher usually sends series in
@@ -94,8 +52,9 @@ fn find(
     if series.len() <= 16 {
         return series.iter().position(same);
     }
-    let start = series.partition_point(|s| go_cmp(s, pairs) == Ordering::Less);
-    let run = series[start..].iter().take_while(|s| go_cmp(s, pairs) == Ordering::Equal);
+    let order = |s: &StoredSeries| go_cmp_labels(s.labels.iter(), pairs.iter().copied());
+    let start = series.partition_point(|s| order(s) == Ordering::Less);
+    let run = series[start..].iter().take_while(|s| order(s) == Ordering::Equal);
     run.enumerate().find(|(_, s)| same(s)).map(|(i, _)| start + i)
 }
 
@@ -116,7 +75,7 @@ fn match_series(old: &StoredFamily, f: &Family<'_>, key: &GroupingKey) -> Option
         if m.timestamp_ms.is_some() || m.raw_value.is_some() || reserved {
             return None;
         }
-        stored_pairs(m, key, &mut pairs);
+        stored_pairs(&m.labels, key, &mut pairs);
         packed.clear();
         Labels::pack_sorted_into(pairs.iter().copied(), &mut packed);
         let at = find(&old.series, &pairs, packed.as_bytes(), i)?;

@@ -10,7 +10,9 @@ use std::collections::HashSet;
 use std::time::SystemTime;
 
 use crate::expfmt::escape::NameValidation;
-use crate::expfmt::{Family, MetricType, Value};
+use smallvec::SmallVec;
+
+use crate::expfmt::{Family, Label, MetricType, Value};
 use crate::gofmt::{go_float_string, quote};
 use crate::grouping::GroupingKey;
 use crate::store::group::{Labels, StoredFamily, StoredSeries, PUSH_FAILURE_TIME, PUSH_TIME};
@@ -74,24 +76,16 @@ pub fn prepare_with(
         let mut series = Vec::with_capacity(fam.metrics.len());
         // By reference: moving each (large) metric out of the vector was a copy per series.
         let mut metrics = fam.metrics;
+        let mut pairs = SmallVec::new();
         for m in &mut metrics {
             has_timestamps |= m.timestamp_ms.is_some();
             // Checked on the labels as pushed; the stored labels are searched
             // (for the first bad name in stored order) only if one is suspect.
             let suspect = key_invalid || m.labels.iter().any(|l| invalid(&l.name));
             // Borrowed until packed: one allocation per series.
-            let mut labels: smallvec::SmallVec<[(&str, &str); 8]> = m
-                .labels
-                .iter()
-                .filter(|l| key.get(&l.name).is_none())
-                .map(|l| (&*l.name, &*l.value))
-                .collect();
-            labels.extend(key.labels().iter().map(|(n, v)| (n.as_str(), v.as_str())));
-            if !labels.iter().any(|(n, _)| *n == "instance") {
-                labels.push(("instance", ""));
-            }
+            stored_pairs(&m.labels, &key, &mut pairs);
             let s = StoredSeries::new(
-                Labels::from_unsorted(&mut labels),
+                Labels::from_sorted(pairs.iter().copied()),
                 std::mem::replace(&mut m.value, Value::Simple(0.0)),
                 m.raw_value.take().map(Box::from),
             );
@@ -136,6 +130,24 @@ pub fn prepare_with(
         out.push(family);
     }
     PreparedPush { key, replace, families: out, has_timestamps, errors, received, ttl: None }
+}
+
+/// A pushed series' labels as the store keeps them, into `out`, sorted by
+/// name: the pushed labels the grouping key does not override, the key's
+/// labels, and an empty `instance` if neither has one.
+pub fn stored_pairs<'a>(
+    labels: &'a [Label<'_>],
+    key: &'a GroupingKey,
+    out: &mut SmallVec<[(&'a str, &'a str); 8]>,
+) {
+    out.clear();
+    let pushed = labels.iter().filter(|l| key.get(&l.name).is_none());
+    out.extend(pushed.map(|l| (&*l.name, &*l.value)));
+    out.extend(key.labels().iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    if !out.iter().any(|(n, _)| *n == "instance") {
+        out.push(("instance", ""));
+    }
+    out.sort_by(|a, b| a.0.cmp(b.0));
 }
 
 /// Families up to which a repeated name is looked for by a scan.
