@@ -60,9 +60,9 @@ pub fn prepare_with(
     let mut has_timestamps = false;
     let mut errors = Vec::new();
     let mut out: Vec<StoredFamily> = Vec::with_capacity(families.len());
-    // Hashes of the names in `out`, once there are many (see below).
-    let mut seen: HashSet<u64, ahash::RandomState> = HashSet::default();
-    let names_hash = ahash::RandomState::new();
+    // Hashes of the names in `out`, once there are many (see below); not
+    // built for a push's handful (a hasher's seeding touches a global).
+    let mut seen: Option<HashSet<u64, ahash::RandomState>> = None;
     // Text-format names are valid by construction; protobuf ones need checking.
     let invalid = |n: &str| n.starts_with("__") || !names.is_valid_label_name(n.as_bytes());
     let key_invalid = key.labels().iter().any(|(n, _)| invalid(n));
@@ -108,10 +108,14 @@ pub fn prepare_with(
         if out.len() < LINEAR_NAMES {
             out.retain(|f| f.name != name);
         } else {
-            if seen.is_empty() {
-                seen.extend(out.iter().map(|f| names_hash.hash_one(&*f.name)));
-            }
-            if !seen.insert(names_hash.hash_one(&*name)) {
+            let set = seen.get_or_insert_with(|| {
+                let mut set: HashSet<u64, ahash::RandomState> = HashSet::default();
+                let hashes: Vec<u64> =
+                    out.iter().map(|f| set.hasher().hash_one(&*f.name)).collect();
+                set.extend(hashes);
+                set
+            });
+            if !set.insert(set.hasher().hash_one(&*name)) {
                 out.retain(|f| f.name != name);
             }
         }
