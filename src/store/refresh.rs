@@ -58,34 +58,39 @@ fn find(
     run.enumerate().find(|(_, s)| same(s)).map(|(i, _)| start + i)
 }
 
-/// For each metric of `f`, the index of the stored series of `old` it
-/// updates; `None` unless they map one to one.
-fn match_series(old: &StoredFamily, f: &Family<'_>, key: &GroupingKey) -> Option<Vec<u32>> {
+/// Appends to `to`, for each metric of `f`, the index of the stored series
+/// of `old` it updates; false unless they map one to one. `packed` is
+/// scratch space for the packed labels.
+fn match_series(
+    old: &StoredFamily,
+    f: &Family<'_>,
+    key: &GroupingKey,
+    packed: &mut String,
+    to: &mut Vec<u32>,
+) -> bool {
     if old.typ != f.typ || old.series.len() != f.metrics.len() || !f.problems.is_empty() {
-        return None;
+        return false;
     }
     let mut seen: SmallVec<[bool; 32]> = SmallVec::from_elem(false, old.series.len());
-    let mut to = Vec::with_capacity(f.metrics.len());
     let mut pairs = SmallVec::new();
-    let mut packed = String::new();
     for (i, m) in f.metrics.iter().enumerate() {
         // A reserved name is refused by the general path even where a stored
         // series (restored from a file) holds it.
         let reserved = m.labels.iter().any(|l| l.name.starts_with("__"));
         if m.timestamp_ms.is_some() || m.raw_value.is_some() || reserved {
-            return None;
+            return false;
         }
         stored_pairs(&m.labels, key, &mut pairs);
         packed.clear();
-        Labels::pack_sorted_into(pairs.iter().copied(), &mut packed);
-        let at = find(&old.series, &pairs, packed.as_bytes(), i)?;
+        Labels::pack_sorted_into(pairs.iter().copied(), packed);
+        let Some(at) = find(&old.series, &pairs, packed.as_bytes(), i) else { return false };
         if std::mem::replace(&mut seen[at], true) {
             // Pushed twice: the general path reports the duplicate.
-            return None;
+            return false;
         }
         to.push(at as u32);
     }
-    Some(to)
+    true
 }
 
 /// The family `name`, which was checked to be present and not shared.
@@ -130,7 +135,9 @@ impl Shard {
                 return false;
             }
         }
-        let mut plan: SmallVec<[Vec<u32>; 8]> = SmallVec::with_capacity(families.len());
+        // The stored series each pushed metric updates, family after family.
+        let mut plan: Vec<u32> = Vec::new();
+        let mut packed = String::new();
         for f in families.iter() {
             if f.name == PUSH_TIME || f.name == PUSH_FAILURE_TIME {
                 return false;
@@ -138,14 +145,14 @@ impl Shard {
             let Some(old) = group.families.get(&*f.name).filter(|o| unique(o)) else {
                 return false;
             };
-            match match_series(old, f, key) {
-                Some(to) => plan.push(to),
-                None => return false,
+            if !match_series(old, f, key, &mut packed, &mut plan) {
+                return false;
             }
         }
-        for (f, to) in families.iter_mut().zip(plan) {
+        let mut plan = plan.into_iter();
+        for f in families.iter_mut() {
             let fam = own(&mut group.families, &f.name);
-            for (m, at) in f.metrics.iter_mut().zip(to) {
+            for (m, at) in f.metrics.iter_mut().zip(plan.by_ref()) {
                 let value = std::mem::replace(&mut m.value, Value::Simple(0.0));
                 fam.series[at as usize].set_text_value(value);
             }
