@@ -83,6 +83,13 @@ fn push_1000_groups(shard: &mut Shard, i: &mut u64) {
 /// The ~1 KB body `benches/load.sh` pushes (12 samples in 4 families, a histogram among them).
 const LOAD_BODY: &str = include_str!("support/push_body.txt");
 
+/// PUTs the load body to group `i % 1000` through the general path.
+fn put_load_body(shard: &mut Shard, i: u64) {
+    let key = GroupingKey::new("bench", [("instance".to_owned(), format!("i{}", i % 1000))]);
+    let fams = text::parse(LOAD_BODY.as_bytes()).expect("load body parses");
+    shard.push(prepare(key, true, fams, SystemTime::now())).expect("consistent push")
+}
+
 fn shard_push(c: &mut Criterion) {
     let mut shard = Shard::new(Arc::default(), true);
     let mut i = 0u64;
@@ -93,19 +100,14 @@ fn shard_push(c: &mut Criterion) {
     g.bench_function("put_load_body_1000_groups", |b| {
         b.iter(|| {
             i += 1;
-            let key =
-                GroupingKey::new("bench", [("instance".to_owned(), format!("i{}", i % 1000))]);
-            let fams = text::parse(LOAD_BODY.as_bytes()).expect("load body parses");
-            shard.push(prepare(key, true, fams, SystemTime::now())).expect("consistent push")
+            put_load_body(&mut shard, i)
         })
     });
     // The same pushes once every group exists: a group pushed again with the
     // same families is updated in place (what the server does on the core
     // that owns the group).
     for j in 0..1000 {
-        let key = GroupingKey::new("bench", [("instance".to_owned(), format!("i{j}"))]);
-        let fams = text::parse(LOAD_BODY.as_bytes()).expect("load body parses");
-        shard.push(prepare(key, true, fams, SystemTime::now())).expect("consistent push");
+        put_load_body(&mut shard, j);
     }
     // One large group POSTed again: a push must cost time in proportion to
     // its own size, not to its size times the group's.
