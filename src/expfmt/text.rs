@@ -812,7 +812,7 @@ fn read_label_value<'buf>(l: &Line<'buf>, start: usize) -> Result<(Cow<'buf, str
     let mut from = start;
     loop {
         let rest = s.get(from..).unwrap_or_default();
-        let Some(p) = find_quote_or_backslash(rest) else {
+        let Some(p) = scan::quote_or_backslash_at(rest) else {
             // Reached the newline (or the end of input) unquoted.
             if l.eof {
                 return Err(Fail::EOF);
@@ -902,7 +902,7 @@ fn read_quoted_name(
     let mut from = start;
     loop {
         let rest = s.get(from..).unwrap_or_default();
-        let Some(p) = find_quote_or_backslash(rest) else {
+        let Some(p) = scan::quote_or_backslash_at(rest) else {
             if l.eof {
                 return Err(Fail::EOF);
             }
@@ -935,13 +935,6 @@ fn read_quoted_name(
         buf.push(escaped);
         from = at + 2;
     }
-}
-
-/// `memchr2(b'"', b'\\', s)`: label values are short, so a word-at-a-time
-/// scan beats a call into the vectorised search.
-#[inline]
-fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
-    scan::quote_or_backslash_at(s)
 }
 
 #[cold]
