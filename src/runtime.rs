@@ -626,6 +626,34 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), Error> {
     Ok(())
 }
 
+/// One core's monoio runtime. With `cooperative`, the io_uring is set up with
+/// `IORING_SETUP_COOP_TASKRUN`: a completion that arrives while the core is
+/// busy in user space waits for the core's next system call instead of
+/// interrupting it. Every turn of the runtime's loop enters the kernel anyway
+/// (to submit, or to wait when idle), so nothing waits longer than one turn,
+/// and a core under load is no longer interrupted once per arriving request;
+/// on 2 cores shared with the load generator that lifted pushes/s by about a
+/// third. Kernels before 5.19 reject the flag; the caller then builds without
+/// it.
+fn build_runtime(
+    cooperative: bool,
+) -> std::io::Result<
+    monoio::FusionRuntime<
+        monoio::time::TimeDriver<monoio::IoUringDriver>,
+        monoio::time::TimeDriver<monoio::LegacyDriver>,
+    >,
+> {
+    let mut uring = io_uring::IoUring::builder();
+    if cooperative {
+        uring.setup_coop_taskrun();
+    }
+    monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+        .uring_builder(uring)
+        .with_entries(1024)
+        .enable_timer()
+        .build()
+}
+
 fn core_main(start: CoreStart) {
     let CoreStart {
         id,
@@ -640,10 +668,7 @@ fn core_main(start: CoreStart) {
         bound_tx,
     } = start;
     let _ = monoio::utils::bind_to_cpu_set([id.0 as usize % num_cpus()]);
-    let rt = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
-        .with_entries(1024)
-        .enable_timer()
-        .build();
+    let rt = build_runtime(true).or_else(|_| build_runtime(false));
     let mut rt = match rt {
         Ok(rt) => rt,
         Err(source) => {
