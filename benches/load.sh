@@ -36,13 +36,20 @@ start_pushgate() { local port; port=$(free_port)
 start_pushgateway() { local port; port=$(free_port)
     prometheus-pushgateway --web.listen-address="127.0.0.1:$port" --persistence.file= "$@" 2>"$TMP/pgw-$port.log" &
     PIDS+=($!); LAST_PID=$!; wait_ready "$port"; LAST_PORT=$port; }
+# nginx `return 200`: one worker (the reference ceiling), or with "all" one
+# worker per CPU, each pinned and with its own SO_REUSEPORT listener, as
+# Pushgate's cores are (without reuseport one worker takes most connections).
 start_nginx() { local port; port=$(free_port)
+    local workers="worker_processes 1;" listen="listen 127.0.0.1:$port;"
+    if [ "${1:-}" = all ]; then
+        workers="worker_processes auto; worker_cpu_affinity auto;"; listen="listen 127.0.0.1:$port reuseport;"
+    fi
     mkdir -p "$TMP/nginx"
     cat >"$TMP/nginx/nginx.conf" <<NGINX
-worker_processes 1; daemon off; pid $TMP/nginx/nginx.pid; error_log $TMP/nginx/error.log;
+$workers daemon off; pid $TMP/nginx/nginx.pid; error_log $TMP/nginx/error.log;
 events { worker_connections 1024; }
 http { access_log off; client_body_temp_path $TMP/nginx; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$port; location / { return 200; } } }
+  server { $listen location / { return 200; } } }
 NGINX
     nginx -c "$TMP/nginx/nginx.conf" &
     PIDS+=($!); LAST_PID=$!; sleep 0.5; LAST_PORT=$port; }
@@ -92,6 +99,8 @@ echo "pushgate wipe of 100k groups under push load: ${WIPE}s"
 if [ "${SKIP_REFERENCE:-0}" != 1 ]; then
     start_nginx; NG=$(push_rate "$LAST_PORT"); stop "$LAST_PID"
     echo "nginx return 200                   pushes/s: $NG"
+    start_nginx all; NGA=$(push_rate "$LAST_PORT"); stop "$LAST_PID"
+    echo "nginx return 200, a worker per CPU pushes/s: $NGA"
     start_pushgateway; GW=$(push_rate "$LAST_PORT"); stop "$LAST_PID"
     echo "pushgateway default                pushes/s: $GW"
     start_pushgateway --push.disable-consistency-check; GWU=$(push_rate "$LAST_PORT"); P=$LAST_PORT; PID=$LAST_PID
@@ -100,12 +109,13 @@ if [ "${SKIP_REFERENCE:-0}" != 1 ]; then
     GW_SCRAPE=$(scrape_time "$P"); GW_SCRAPE_GZ=$(scrape_time "$P" -H 'Accept-Encoding: gzip')
     GW_RSS=$(rss_mb "$PID"); stop "$PID"
     echo "pushgateway scrape: ${GW_SCRAPE}s, gzip ${GW_SCRAPE_GZ}s, RSS ${GW_RSS} MB"
-    python3 - "$PG" "$NG" "$GW" "$GWU" "$PG_FULL" "$PG_SCRAPE" "$GW_SCRAPE" "$PG_SCRAPE_GZ" "$GW_SCRAPE_GZ" "$PG_RSS" "$GW_RSS" "$PG1" "$PG_FIRST" <<'PY'
+    python3 - "$PG" "$NG" "$GW" "$GWU" "$PG_FULL" "$PG_SCRAPE" "$GW_SCRAPE" "$PG_SCRAPE_GZ" "$GW_SCRAPE_GZ" "$PG_RSS" "$GW_RSS" "$PG1" "$PG_FIRST" "$NGA" <<'PY'
 import sys
-pg, ng, gw, gwu, full, s, gs, sz, gsz, rss, grss, pg1, first = map(float, sys.argv[1:])
+pg, ng, gw, gwu, full, s, gs, sz, gsz, rss, grss, pg1, first, nga = map(float, sys.argv[1:])
 rows = [
     ("pushes/s vs nginx return 200 (both 1 core/worker)", pg1 / ng, ">= 0.8"),
     ("pushes/s vs nginx return 200 (pushgate on all cores)", pg / ng, ">= 0.8"),
+    ("pushes/s vs nginx return 200 (both on all cores, reuseport)", pg / nga, "(>= 0.8)"),
     ("pushes/s vs pushgateway default", pg / max(gw, 1), "hundreds"),
     ("pushes/s vs pushgateway unchecked", pg / max(gwu, 1), ">= 4"),
     ("pushes/s 1M stored vs empty", full / max(pg, 1), ">= 0.9"),

@@ -111,6 +111,36 @@ impl Core {
         shard_for(key, self.mesh.len())
     }
 
+    /// Whether this core's shard owns `key`'s group.
+    pub fn owns(&self, key: &GroupingKey) -> bool {
+        self.owner(key) == self.id
+    }
+
+    /// Applies a push to this core's shard, which owns its group, without a
+    /// WAL (so nothing to wait for).
+    pub fn push_owned(&self, p: PreparedPush) -> Result<(), Rejection> {
+        debug_assert!(self.wal.is_none() && self.owns(&p.key));
+        self.shard.borrow_mut().push(p)
+    }
+
+    /// Runs `job` on the core that owns `key`'s group and returns its result;
+    /// `None` if that core has stopped. `job` must not need to wait: it runs
+    /// inline in the owner's inbox loop.
+    pub async fn on_owner<T, F>(&self, key: &GroupingKey, job: F) -> Option<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Core) -> T + Send + 'static,
+    {
+        let (tx, rx) = flume::bounded(1);
+        let run: mesh::Job = Box::new(move |owner: &Core| {
+            let _ = tx.send(job(owner));
+        });
+        if !self.mesh.send(self.owner(key), Message::Run(run)) {
+            return None;
+        }
+        reply(rx).await
+    }
+
     /// Appends the state of `key`'s group after a mutation to the WAL and
     /// waits until it is durable. True without a WAL.
     async fn log_group(&self, key: &GroupingKey) -> bool {
@@ -252,6 +282,7 @@ impl Core {
                     }
                 });
             }
+            Message::Run(job) => job(self),
             Message::Families(reply) => {
                 let _ = reply.send(self.shard.borrow().families());
             }
@@ -278,8 +309,8 @@ impl Core {
     /// Applies a text push in place when this core owns the group and every
     /// pushed family has the identity of the one it replaces (see
     /// `store::refresh`); true if it did. Not in WAL mode (the general path
-    /// logs the group), and never across cores: parsed families borrow the
-    /// request buffer.
+    /// logs the group). A push another core received gets here through
+    /// [`Core::on_owner`], with its body.
     pub fn refresh(
         &self,
         key: &GroupingKey,

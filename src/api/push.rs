@@ -1,16 +1,19 @@
 //! PUT/POST/DELETE on `/metrics/job/…` (spec 1.3, 1.4, 2.1).
 //!
-//! Parses the grouping key and the body on the receiving core, sanitises
-//! there, and hands the owned result to the owning shard; a group this core
-//! owns that is pushed again with the same families is updated in place.
+//! The receiving core decodes the body and parses the grouping key. With the
+//! consistency check on and no WAL, the core that owns the group does the
+//! rest: another core hands it the body, and it parses, checks and stores
+//! (a group pushed again with the same families is updated in place). In
+//! unchecked or WAL mode the receiving core parses and sanitises, and hands
+//! the owned result to the owner.
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::access::Grant;
 use crate::config::parse_duration;
 use crate::expfmt::format::{push_format, Format};
-use crate::expfmt::{openmetrics, proto, text};
-use crate::grouping::parse_push_path_with;
+use crate::expfmt::{openmetrics, proto, text, Family};
+use crate::grouping::{parse_push_path_with, GroupingKey};
 use crate::http::coding::decode_body;
 use crate::http::request::Head;
 use crate::http::response::Response;
@@ -83,34 +86,32 @@ async fn serve(
         core.delete(key).await.ok_or(Error::Unavailable)?;
         return Ok(Response::empty(202));
     }
-    let (mut families, as_text) = match push_format(head.content_type.as_deref()) {
-        Format::Protobuf => (proto::parse_with(&body, names).map_err(Error::ProtoParse)?, false),
-        Format::Text => (text::parse_with(&body, names).map_err(Error::Parse)?, true),
-        // The Go server reads every non-protobuf body as text 0.0.4; a body
-        // it accepts must be stored as it stores it. Only what it refuses is
-        // read as OpenMetrics (e.g. with `# EOF`, exemplars, `_created`).
-        Format::OpenMetrics => match text::parse_with(&body, names) {
-            Ok(f) => (f, true),
-            Err(_) => (openmetrics::parse(&body).map_err(Error::OpenMetricsParse)?, false),
-        },
+    let push = BodyPush {
+        key,
+        replace: head.method == "PUT",
+        format: push_format(head.content_type.as_deref()),
+        ttl: head.ttl.clone(),
     };
-    if let Err(e) = limits::check(&families, &core.shared.config.push_limits) {
-        core.shared.metrics.refused(e.reason());
-        return Err(Error::Limit(e));
-    }
-    let ttl = match head.ttl.as_deref() {
-        Some(v) => parse_duration(v).map_err(|_| Error::BadTtl(v.to_owned()))?,
-        None => core.shared.config.group_ttl.unwrap_or_default(),
-    };
-    let ttl = (!ttl.is_zero()).then_some(ttl);
-    let (replace, now) = (head.method == "PUT", SystemTime::now());
     let checked = !core.shared.config.disable_consistency_check;
-    // The common re-push of a group with new values: set in place, no
-    // sanitised copy built (declined, it takes the general path below).
-    if as_text && checked && core.refresh(&key, replace, &mut families, now, ttl) {
-        return Ok(Response::empty(200));
+    if checked && core.wal.is_none() {
+        // The core that owns the group does the rest (parse, check, store,
+        // in place where it can); another core hands it the body.
+        if core.owns(&push.key) {
+            return apply(core, push, &body);
+        }
+        let key = push.key.clone();
+        let body = body.into_owned();
+        // The body comes back with the verdict, to be freed where it was
+        // allocated.
+        let job = move |owner: &Core| (apply(owner, push, &body), body);
+        let (verdict, _body) = core.on_owner(&key, job).await.ok_or(Error::Unavailable)?;
+        return verdict;
     }
-    let mut prepared = prepare_with(key, replace, families, now, names);
+    // Unchecked (answered once parsed) or WAL mode (the owner logs the
+    // group): parsed and sanitised here, the owned result goes to the owner.
+    let (families, _) = parse(core, push.format, &body)?;
+    let ttl = ttl(core, push.ttl.as_deref())?;
+    let mut prepared = prepare_with(push.key, push.replace, families, SystemTime::now(), names);
     prepared.ttl = ttl;
     if !checked {
         // Spec 2.6: answered as soon as it parsed.
@@ -125,4 +126,67 @@ async fn serve(
         Some(Err(rejection)) => Err(Error::Rejected(rejection)),
         None => Err(Error::Unavailable),
     }
+}
+
+/// A push as the core that owns its group needs it, besides the body.
+struct BodyPush {
+    key: GroupingKey,
+    /// PUT (replace the group) rather than POST.
+    replace: bool,
+    /// The format the Content-Type asks for.
+    format: Format,
+    /// The TTL header as sent (checked after the body, as before).
+    ttl: Option<String>,
+}
+
+/// Parses, checks and stores a push on the core that owns its group, without
+/// a WAL (nothing to wait for): in place when the group holds the same
+/// families (`store::refresh`), else sanitised and pushed.
+fn apply(core: &Core, push: BodyPush, body: &[u8]) -> Result<Response, Error> {
+    let (mut families, as_text) = parse(core, push.format, body)?;
+    let ttl = ttl(core, push.ttl.as_deref())?;
+    let now = SystemTime::now();
+    if as_text && core.refresh(&push.key, push.replace, &mut families, now, ttl) {
+        return Ok(Response::empty(200));
+    }
+    let names = core.shared.config.name_validation;
+    let mut prepared = prepare_with(push.key, push.replace, families, now, names);
+    prepared.ttl = ttl;
+    core.push_owned(prepared).map_err(Error::Rejected)?;
+    Ok(Response::empty(200))
+}
+
+/// Parses a push body in the requested format and applies the push limits;
+/// also says whether it was read as text (the in-place path takes only text).
+fn parse<'b>(
+    core: &Core,
+    format: Format,
+    body: &'b [u8],
+) -> Result<(Vec<Family<'b>>, bool), Error> {
+    let names = core.shared.config.name_validation;
+    let (families, as_text) = match format {
+        Format::Protobuf => (proto::parse_with(body, names).map_err(Error::ProtoParse)?, false),
+        Format::Text => (text::parse_with(body, names).map_err(Error::Parse)?, true),
+        // The Go server reads every non-protobuf body as text 0.0.4; a body
+        // it accepts must be stored as it stores it. Only what it refuses is
+        // read as OpenMetrics (e.g. with `# EOF`, exemplars, `_created`).
+        Format::OpenMetrics => match text::parse_with(body, names) {
+            Ok(f) => (f, true),
+            Err(_) => (openmetrics::parse(body).map_err(Error::OpenMetricsParse)?, false),
+        },
+    };
+    if let Err(e) = limits::check(&families, &core.shared.config.push_limits) {
+        core.shared.metrics.refused(e.reason());
+        return Err(Error::Limit(e));
+    }
+    Ok((families, as_text))
+}
+
+/// The group's TTL: the header if sent, else `--push.group-ttl`; `None` for none.
+fn ttl(core: &Core, header: Option<&str>) -> Result<Option<Duration>, Error> {
+    let ttl = match header {
+        Some(v) => parse_duration(v).map_err(|_| Error::BadTtl(v.to_owned()))?,
+        None => core.shared.config.group_ttl.unwrap_or_default(),
+    };
+    Ok((!ttl.is_zero()).then_some(ttl))
 }

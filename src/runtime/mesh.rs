@@ -1,7 +1,8 @@
 //! Cross-core messages: the only way one core reaches another core's shard.
 //!
 //! Owns the message vocabulary and the per-shard inbox loop. Only owned data
-//! crosses cores (prepared pushes, keys, `Arc`ed immutable families); each
+//! crosses cores (push bodies, prepared pushes, keys, `Arc`ed immutable
+//! families); each
 //! inbox is a flume channel whose async side works across monoio runtimes.
 
 use std::rc::Rc;
@@ -14,8 +15,14 @@ use crate::store::route::ShardId;
 use crate::store::sanitize::PreparedPush;
 use crate::store::{GroupView, Rejection, Shard};
 
+/// Work one core gives the core that owns a group; it runs inline in the
+/// owner's inbox loop, so it must not wait on anything.
+pub type Job = Box<dyn FnOnce(&Core) + Send>;
+
 /// A request from one core to the shard of another.
 pub enum Message {
+    /// Run this on the owning core (a push body to parse and store there).
+    Run(Job),
     /// Apply a push; the reply says whether it was accepted (absent: don't reply).
     Push(PreparedPush, Option<flume::Sender<Result<(), Rejection>>>),
     /// Delete a group, then reply.

@@ -246,3 +246,39 @@ fn groups_pushed_again_show_new_values_help_and_times_on_every_core() {
     assert!(text.contains("m{instance=\"i0\",job=\"j\",k=\"c\"} 7\n"), "{text}");
     assert!(!text.contains("h_count{instance=\"i0\""), "PUT replaced the group: {text}");
 }
+
+/// The core that owns a group parses and stores its pushes (another core
+/// hands it the body): every answer is the same whichever core that is.
+#[test]
+fn pushes_get_the_same_answers_whichever_core_owns_the_group() {
+    let s = Server::start(&["--runtime.cores=2"]);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, b"# TYPE z gauge\nz 3\n").unwrap();
+    let gz = gz.finish().unwrap();
+    for g in 0..8 {
+        let path = format!("/metrics/job/x/instance/i{g}");
+        assert_eq!(s.req("PUT", &path, "# TYPE a gauge\na 1\n").status, 200);
+        let r = s.req("PUT", &path, "a 0x10\n");
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (400, "text format parsing error in line 1: expected float as value, got \"0x10\"\n")
+        );
+        let r = s.req_with("POST", &path, b"b 2\n", &[("X-Pushgate-TTL", "soon")]);
+        assert_eq!(r.status, 400);
+        assert!(r.text().starts_with("invalid X-Pushgate-TTL \"soon\""), "{}", r.text());
+        let r = s.req_with("POST", &path, &gz, &[("Content-Encoding", "gzip")]);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let r = s.req("POST", &path, "a 5 1000\n");
+        assert_eq!(r.status, 400);
+        assert!(r.text().ends_with("pushed metrics must not have timestamps\n"), "{}", r.text());
+        assert_eq!(s.req("POST", &path, "# TYPE a gauge\na 2\n").status, 200);
+    }
+    let text = s.scrape();
+    for g in 0..8 {
+        let labels = format!("instance=\"i{g}\",job=\"x\"");
+        for line in [format!("a{{{labels}}} 2\n"), format!("z{{{labels}}} 3\n")] {
+            assert!(text.contains(&line), "{line} in {text}");
+        }
+        assert!(!text.contains(&format!("b{{{labels}}}")), "{text}");
+    }
+}
