@@ -6,6 +6,7 @@
 //! where the kernel allows it, the epoll driver otherwise (FusionDriver).
 
 pub mod mesh;
+pub mod oneshot;
 
 use std::cell::{Cell, RefCell};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -107,7 +108,8 @@ async fn reply<T>(rx: flume::Receiver<T>) -> Option<T> {
 }
 
 impl Core {
-    fn owner(&self, key: &GroupingKey) -> ShardId {
+    /// The core whose shard owns `key`'s group.
+    pub fn owner(&self, key: &GroupingKey) -> ShardId {
         shard_for(key, self.mesh.len())
     }
 
@@ -123,22 +125,20 @@ impl Core {
         self.shard.borrow_mut().push(p)
     }
 
-    /// Runs `job` on the core that owns `key`'s group and returns its result;
-    /// `None` if that core has stopped. `job` must not need to wait: it runs
-    /// inline in the owner's inbox loop.
-    pub async fn on_owner<T, F>(&self, key: &GroupingKey, job: F) -> Option<T>
+    /// Runs `job` on core `owner` (another core, see [`Core::owner`]) and
+    /// returns its result; `None` if that core has stopped. `job` must not
+    /// need to wait: it runs inline in the owner's inbox loop.
+    pub async fn on_owner<T, F>(&self, owner: ShardId, job: F) -> Option<T>
     where
         T: Send + 'static,
         F: FnOnce(&Core) -> T + Send + 'static,
     {
-        let (tx, rx) = flume::bounded(1);
-        let run: mesh::Job = Box::new(move |owner: &Core| {
-            let _ = tx.send(job(owner));
-        });
-        if !self.mesh.send(self.owner(key), Message::Run(run)) {
+        let (tx, rx) = oneshot::channel();
+        let run: mesh::Job = Box::new(move |owner: &Core| tx.send(job(owner)));
+        if !self.mesh.send(owner, Message::Run(run)) {
             return None;
         }
-        reply(rx).await
+        rx.await
     }
 
     /// Appends the state of `key`'s group after a mutation to the WAL and
@@ -306,8 +306,8 @@ impl Core {
         mesh::snapshot_records(&self.shard.borrow())
     }
 
-    /// Applies a text push in place when this core owns the group and every
-    /// pushed family has the identity of the one it replaces (see
+    /// Applies a text push in place, on the core that owns the group, when
+    /// every pushed family has the identity of the one it replaces (see
     /// `store::refresh`); true if it did. Not in WAL mode (the general path
     /// logs the group). A push another core received gets here through
     /// [`Core::on_owner`], with its body.
@@ -319,9 +319,8 @@ impl Core {
         now: SystemTime,
         ttl: Option<Duration>,
     ) -> bool {
-        self.wal.is_none()
-            && self.owner(key) == self.id
-            && self.shard.borrow_mut().refresh(key, replace, families, now, ttl)
+        debug_assert!(self.owns(key));
+        self.wal.is_none() && self.shard.borrow_mut().refresh(key, replace, families, now, ttl)
     }
 
     /// Applies a push on the owning shard and waits for the verdict.

@@ -96,15 +96,15 @@ async fn serve(
     if checked && core.wal.is_none() {
         // The core that owns the group does the rest (parse, check, store,
         // in place where it can); another core hands it the body.
-        if core.owns(&push.key) {
+        let owner = core.owner(&push.key);
+        if owner == core.id {
             return apply(core, push, &body);
         }
-        let key = push.key.clone();
         let body = body.into_owned();
         // The body comes back with the verdict, to be freed where it was
         // allocated.
         let job = move |owner: &Core| (apply(owner, push, &body), body);
-        let (verdict, _body) = core.on_owner(&key, job).await.ok_or(Error::Unavailable)?;
+        let (verdict, _body) = core.on_owner(owner, job).await.ok_or(Error::Unavailable)?;
         return verdict;
     }
     // Unchecked (answered once parsed) or WAL mode (the owner logs the
