@@ -4,13 +4,21 @@
 # driven by wrk in turn in the same run, reported as ratios (absolute numbers
 # drift on shared machines). Bounded in time; kills only what it started.
 #
+# The push rates of the servers compared (Pushgate on 1 core and on all,
+# nginx with 1 worker and with one per CPU, the Pushgateway default and
+# unchecked) are measured in ROUNDS interleaved rounds, every server running
+# throughout, each group store wiped before each run; each rate is the
+# median of its rounds, so a burst of load from elsewhere on the machine
+# hits every server alike rather than one of them.
+#
 # Usage: bash benches/load.sh            (from the repository root)
-# Env:   DUR=8 (seconds per wrk run)  POP_GROUPS=10000 POP_SERIES=100 (1M series)
+# Env:   DUR=8 (seconds per wrk run)  ROUNDS=3  POP_GROUPS=10000 POP_SERIES=100 (1M series)
 #        SKIP_REFERENCE=1 to measure Pushgate alone.
 # Needs: wrk, nginx, prometheus-pushgateway, python3 (apt-get install wrk nginx-light prometheus-pushgateway)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${DUR:-8}
+ROUNDS=${ROUNDS:-3}
 POP_GROUPS=${POP_GROUPS:-10000}
 POP_SERIES=${POP_SERIES:-100}
 BENCH=../shared/bench
@@ -44,29 +52,64 @@ start_nginx() { local port; port=$(free_port)
     if [ "${1:-}" = all ]; then
         workers="worker_processes auto; worker_cpu_affinity auto;"; listen="listen 127.0.0.1:$port reuseport;"
     fi
-    mkdir -p "$TMP/nginx"
-    cat >"$TMP/nginx/nginx.conf" <<NGINX
-$workers daemon off; pid $TMP/nginx/nginx.pid; error_log $TMP/nginx/error.log;
+    mkdir -p "$TMP/nginx-$port"
+    cat >"$TMP/nginx-$port/nginx.conf" <<NGINX
+$workers daemon off; pid $TMP/nginx-$port/nginx.pid; error_log $TMP/nginx-$port/error.log;
 events { worker_connections 1024; }
-http { access_log off; client_body_temp_path $TMP/nginx; keepalive_requests 1000000;
+http { access_log off; client_body_temp_path $TMP/nginx-$port; keepalive_requests 1000000;
   server { $listen location / { return 200; } } }
 NGINX
-    nginx -c "$TMP/nginx/nginx.conf" &
+    nginx -c "$TMP/nginx-$port/nginx.conf" &
     PIDS+=($!); LAST_PID=$!; sleep 0.5; LAST_PORT=$port; }
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 echo "# load comparison $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(uname -r), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "# wrk -t1 -c16 -d${DUR}s, 1 KB PUTs (12 samples, 4 families) over 1000 groups"
 
-start_pushgate --runtime.cores=1; PG1=$(push_rate "$LAST_PORT"); stop "$LAST_PID"
-echo "pushgate 1 core (checked)          pushes/s: $PG1"
-start_pushgate; PG=$(push_rate "$LAST_PORT"); PG_PID=$LAST_PID; PG_PORT=$LAST_PORT
-echo "pushgate all cores (checked)       pushes/s: $PG"
+wipe() { curl -fs -o /dev/null -X PUT "http://127.0.0.1:$1/api/v1/admin/wipe"; }
+median() { tr ' ' '\n' <<<"$*" | sed '/^$/d' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+# Every server compared on push rate, started once; port and whether its
+# store is wiped (admin API) before a run.
+NAMES=(pg1 pg); declare -A PORT PIDOF RATES WIPE
+start_pushgate --runtime.cores=1 --web.enable-admin-api; PORT[pg1]=$LAST_PORT; PIDOF[pg1]=$LAST_PID; WIPE[pg1]=1
+start_pushgate --web.enable-admin-api; PORT[pg]=$LAST_PORT; PIDOF[pg]=$LAST_PID; WIPE[pg]=1
+if [ "${SKIP_REFERENCE:-0}" != 1 ]; then
+    NAMES+=(ng nga gw gwu)
+    start_nginx; PORT[ng]=$LAST_PORT; PIDOF[ng]=$LAST_PID; WIPE[ng]=0
+    start_nginx all; PORT[nga]=$LAST_PORT; PIDOF[nga]=$LAST_PID; WIPE[nga]=0
+    start_pushgateway --web.enable-admin-api; PORT[gw]=$LAST_PORT; PIDOF[gw]=$LAST_PID; WIPE[gw]=1
+    start_pushgateway --web.enable-admin-api --push.disable-consistency-check
+    PORT[gwu]=$LAST_PORT; PIDOF[gwu]=$LAST_PID; WIPE[gwu]=1
+fi
+for round in $(seq "$ROUNDS"); do
+    for n in "${NAMES[@]}"; do
+        [ "${WIPE[$n]}" = 1 ] && wipe "${PORT[$n]}"
+        RATES[$n]="${RATES[$n]:-} $(push_rate "${PORT[$n]}")"
+    done
+done
+for n in "${NAMES[@]}"; do
+    printf '%-4s pushes/s per round:%s\n' "$n" "${RATES[$n]}"
+done
+PG1=$(median "${RATES[pg1]}"); PG=$(median "${RATES[pg]}")
+echo "pushgate 1 core (checked)          pushes/s: $PG1 (median)"
+echo "pushgate all cores (checked)       pushes/s: $PG (median)"
+if [ "${SKIP_REFERENCE:-0}" != 1 ]; then
+    NG=$(median "${RATES[ng]}"); NGA=$(median "${RATES[nga]}")
+    GW=$(median "${RATES[gw]}"); GWU=$(median "${RATES[gwu]}")
+    echo "nginx return 200                   pushes/s: $NG (median)"
+    echo "nginx return 200, a worker per CPU pushes/s: $NGA (median)"
+    echo "pushgateway default                pushes/s: $GW (median)"
+    echo "pushgateway unchecked              pushes/s: $GWU (median)"
+    for n in ng nga gw gwu; do stop "${PIDOF[$n]}"; done
+fi
+stop "${PIDOF[pg1]}"
+PG_PORT=${PORT[pg]}; wipe "$PG_PORT"
 LAT=$( (cd "$BENCH" && PG_GROUPS=1000 BODY=body.txt wrk -t1 -c2 -d"${DUR}s" --latency -s push.lua "http://127.0.0.1:$PG_PORT") )
 LAT_RATE=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$LAT")
 LAT_P99=$(awk '/ 99%/ {print $2}' <<<"$LAT")
 echo "pushgate latency at $LAT_RATE/s (wrk -c2, $((100 * LAT_RATE / (PG > 0 ? PG : 1)))% of peak): p99 $LAT_P99"
-stop "$PG_PID"
+stop "${PIDOF[pg]}"
 
 start_pushgate --persistence.file="$TMP/wal.data" --persistence.mode=wal
 PGW_WAL=$(push_rate "$LAST_PORT"); stop "$LAST_PID"
@@ -97,14 +140,7 @@ stop "$PID"
 echo "pushgate wipe of 100k groups under push load: ${WIPE}s"
 
 if [ "${SKIP_REFERENCE:-0}" != 1 ]; then
-    start_nginx; NG=$(push_rate "$LAST_PORT"); stop "$LAST_PID"
-    echo "nginx return 200                   pushes/s: $NG"
-    start_nginx all; NGA=$(push_rate "$LAST_PORT"); stop "$LAST_PID"
-    echo "nginx return 200, a worker per CPU pushes/s: $NGA"
-    start_pushgateway; GW=$(push_rate "$LAST_PORT"); stop "$LAST_PID"
-    echo "pushgateway default                pushes/s: $GW"
-    start_pushgateway --push.disable-consistency-check; GWU=$(push_rate "$LAST_PORT"); P=$LAST_PORT; PID=$LAST_PID
-    echo "pushgateway unchecked              pushes/s: $GWU"
+    start_pushgateway --push.disable-consistency-check; P=$LAST_PORT; PID=$LAST_PID
     python3 "$BENCH/populate.py" "127.0.0.1:$P" "$POP_GROUPS" "$POP_SERIES" 4
     GW_SCRAPE=$(scrape_time "$P"); GW_SCRAPE_GZ=$(scrape_time "$P" -H 'Accept-Encoding: gzip')
     GW_RSS=$(rss_mb "$PID"); stop "$PID"
