@@ -135,7 +135,8 @@ struct BodyPush {
     replace: bool,
     /// The format the Content-Type asks for.
     format: Format,
-    /// The TTL header as sent (checked after the body, as before).
+    /// The TTL header as sent (read after the body, so a bad body's error
+    /// wins over a bad TTL).
     ttl: Option<String>,
 }
 
