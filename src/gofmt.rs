@@ -43,6 +43,21 @@ pub fn push_go_float(out: &mut Vec<u8>, v: f64) {
         out.extend_from_slice(&digits[i..]);
         return;
     }
+    if (1e-4..1e6).contains(&v.abs()) {
+        // Here ryu writes what Go writes: plain decimal notation (it keeps
+        // that from 1e-5 up to 1e16), the same shortest digits, and no
+        // trailing ".0" (integers were written above).
+        let mut ryu = ryu::Buffer::new();
+        out.extend_from_slice(ryu.format_finite(v).as_bytes());
+        return;
+    }
+    push_go_digits(out, v);
+}
+
+/// [`push_go_float`] for a finite non-zero `v` from its shortest digits and
+/// decimal exponent: the general case (and the reference the plain-decimal
+/// shortcut is tested against).
+fn push_go_digits(out: &mut Vec<u8>, v: f64) {
     let neg = v < 0.0;
     let (digits_buf, n_digits, exp) = shortest_digits(v.abs());
     let digits = &digits_buf[..n_digits];
@@ -280,6 +295,32 @@ mod tests {
             // log10 can be off by one at exact powers; only check clear cases.
             if !(-5..=-4).contains(&exp) && !(5..=6).contains(&exp) {
                 proptest::prop_assert_eq!(s.contains('e'), !(-4..6).contains(&exp), "{}", s);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Between 1e-4 and 1e6 ryu's text is copied as it is: the same as
+        /// spelling the shortest digits out Go's way, for any bits there
+        /// and for short decimals.
+        #[test]
+        fn plain_decimal_shortcut_matches_the_digits_path(
+            bits: u64,
+            m in 1u64..100_000_000,
+            scale in -12i32..6,
+        ) {
+            let from_bits = f64::from_bits(bits);
+            let a = (1e-4 + from_bits.abs() % (1e6 - 1e-4)).copysign(from_bits);
+            let b = m as f64 * 10f64.powi(scale);
+            for v in [a, -a, b, -b, 1e-4, 999_999.5, 0.1 + 0.2] {
+                proptest::prop_assume!(v.is_finite() && v != 0.0);
+                let (mut fast, mut digits) = (Vec::new(), Vec::new());
+                push_go_float(&mut fast, v);
+                push_go_digits(&mut digits, v);
+                proptest::prop_assert_eq!(
+                    String::from_utf8(fast).unwrap(),
+                    String::from_utf8(digits).unwrap()
+                );
             }
         }
     }
