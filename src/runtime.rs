@@ -306,7 +306,7 @@ impl Core {
         mesh::snapshot_records(&self.shard.borrow())
     }
 
-    /// Applies a text push in place, on the core that owns the group, when
+    /// Applies a text or protobuf push in place, on the core that owns the group, when
     /// every pushed family has the identity of the one it replaces (see
     /// `store::refresh`); true if it did. Not in WAL mode (the general path
     /// logs the group). A push another core received gets here through

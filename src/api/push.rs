@@ -144,10 +144,10 @@ struct BodyPush {
 /// a WAL (nothing to wait for): in place when the group holds the same
 /// families (`store::refresh`), else sanitised and pushed.
 fn apply(core: &Core, push: BodyPush, body: &[u8]) -> Result<Response, Error> {
-    let (mut families, as_text) = parse(core, push.format, body)?;
+    let (mut families, in_place) = parse(core, push.format, body)?;
     let ttl = ttl(core, push.ttl.as_deref())?;
     let now = SystemTime::now();
-    if as_text && core.refresh(&push.key, push.replace, &mut families, now, ttl) {
+    if in_place && core.refresh(&push.key, push.replace, &mut families, now, ttl) {
         return Ok(Response::empty(200));
     }
     let names = core.shared.config.name_validation;
@@ -158,15 +158,16 @@ fn apply(core: &Core, push: BodyPush, body: &[u8]) -> Result<Response, Error> {
 }
 
 /// Parses a push body in the requested format and applies the push limits;
-/// also says whether it was read as text (the in-place path takes only text).
+/// also says whether it was read as text or protobuf (the in-place path
+/// does not take what only the OpenMetrics reader accepted).
 fn parse<'b>(
     core: &Core,
     format: Format,
     body: &'b [u8],
 ) -> Result<(Vec<Family<'b>>, bool), Error> {
     let names = core.shared.config.name_validation;
-    let (families, as_text) = match format {
-        Format::Protobuf => (proto::parse_with(body, names).map_err(Error::ProtoParse)?, false),
+    let (families, in_place) = match format {
+        Format::Protobuf => (proto::parse_with(body, names).map_err(Error::ProtoParse)?, true),
         Format::Text => (text::parse_with(body, names).map_err(Error::Parse)?, true),
         // The Go server reads every non-protobuf body as text 0.0.4; a body
         // it accepts must be stored as it stores it. Only what it refuses is
@@ -180,7 +181,7 @@ fn parse<'b>(
         core.shared.metrics.refused(e.reason());
         return Err(Error::Limit(e));
     }
-    Ok((families, as_text))
+    Ok((families, in_place))
 }
 
 /// The group's TTL: the header if sent, else `--push.group-ttl`; `None` for none.

@@ -205,10 +205,26 @@ impl StoredSeries {
     /// what [`StoredSeries::new`] would hold, reusing the box of a
     /// summary or histogram.
     pub fn set_text_value(&mut self, value: Value) {
-        match (value, &mut self.value) {
-            (Value::Simple(v), slot) => *slot = SeriesValue::Simple(v),
-            (value, SeriesValue::Boxed(b)) => **b = (value, None),
-            (value, slot) => *slot = SeriesValue::Boxed(Box::new((value, None))),
+        self.set_value(value, None);
+    }
+
+    /// Replaces the value, and the encoded protobuf value fields (`raw`,
+    /// `None` for a text push): what [`StoredSeries::new`] would hold,
+    /// reusing the box, and the bytes' allocation when they keep their
+    /// length (a gauge's or counter's double always does).
+    pub fn set_value(&mut self, value: Value, raw: Option<&[u8]>) {
+        match (value, raw, &mut self.value) {
+            (Value::Simple(v), None, slot) => *slot = SeriesValue::Simple(v),
+            (value, raw, SeriesValue::Boxed(b)) => {
+                b.0 = value;
+                match (raw, &mut b.1) {
+                    (Some(new), Some(old)) if old.len() == new.len() => old.copy_from_slice(new),
+                    (raw, slot) => *slot = raw.map(Box::from),
+                }
+            }
+            (value, raw, slot) => {
+                *slot = SeriesValue::Boxed(Box::new((value, raw.map(Box::from))));
+            }
         }
     }
 

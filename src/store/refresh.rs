@@ -6,7 +6,9 @@
 //! grouping labels are applied), the stored series keep their packed labels,
 //! their order and their index entries, and only values, HELP and times
 //! change: nothing is allocated per series, nothing is counted in or out of
-//! the consistency index, and no family is rebuilt.
+//! the consistency index, and no family is rebuilt. A protobuf push also
+//! replaces each series' encoded value fields (in place when their length
+//! is unchanged); an OpenMetrics-only body takes the general path.
 //!
 //! Anything else falls back to the general path ([`Shard::push`] of a
 //! [`super::sanitize::PreparedPush`]), which then does all the work and
@@ -14,8 +16,9 @@
 //! "applied" or "not mine". It declines, in particular, when:
 //! - the store may hold conflicts (restored data), so checks must run;
 //! - a family, series or label set differs, or a series is pushed twice;
-//! - a sample has a timestamp, a label name is reserved (`__`), or a
-//!   family carries problems;
+//! - a sample has a timestamp, a label name is reserved (`__`) or, pushed
+//!   as protobuf, not a legacy name (the general path checks those against
+//!   the scheme in force), or a family carries problems;
 //! - a family is shared with a scrape in flight (its `Arc` is not unique);
 //! - a PUT would drop families the group holds;
 //! - the group lacks its failure gauge (restored data), which the general
@@ -32,6 +35,7 @@ use super::group::{
 };
 use super::sanitize::stored_pairs;
 use super::Shard;
+use crate::expfmt::escape::is_legacy_label_name;
 use crate::expfmt::{Family, Value};
 use crate::grouping::GroupingKey;
 
@@ -77,7 +81,12 @@ fn match_series(
         // A reserved name is refused by the general path even where a stored
         // series (restored from a file) holds it.
         let reserved = m.labels.iter().any(|l| l.name.starts_with("__"));
-        if m.timestamp_ms.is_some() || m.raw_value.is_some() || reserved {
+        // Text names are valid by construction; protobuf ones are checked by
+        // the general path, against the scheme in force: only names valid
+        // in every scheme are taken here.
+        let unchecked = m.raw_value.is_some()
+            && m.labels.iter().any(|l| !is_legacy_label_name(l.name.as_bytes()));
+        if m.timestamp_ms.is_some() || reserved || unchecked {
             return false;
         }
         stored_pairs(&m.labels, key, &mut pairs);
@@ -103,10 +112,10 @@ fn own<'a>(
 }
 
 impl Shard {
-    /// Applies a text push to `key`'s group in place if every pushed family
-    /// has the identity of the one it replaces (see the module docs); true
-    /// if it did. False leaves the store untouched: push the prepared
-    /// families instead.
+    /// Applies a text or protobuf push to `key`'s group in place if every
+    /// pushed family has the identity of the one it replaces (see the
+    /// module docs); true if it did. False leaves the store untouched: push
+    /// the prepared families instead.
     pub fn refresh(
         &mut self,
         key: &GroupingKey,
@@ -154,7 +163,7 @@ impl Shard {
             let fam = own(&mut group.families, &f.name);
             for (m, at) in f.metrics.iter_mut().zip(plan.by_ref()) {
                 let value = std::mem::replace(&mut m.value, Value::Simple(0.0));
-                fam.series[at as usize].set_text_value(value);
+                fam.series[at as usize].set_value(value, m.raw_value.as_deref());
             }
             if fam.help.as_deref() != f.help.as_deref() {
                 fam.help = f.help.as_deref().map(Arc::from);
@@ -175,8 +184,10 @@ impl Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expfmt::text;
-    use crate::store::sanitize::prepare;
+    use crate::expfmt::escape::NameValidation;
+    use crate::expfmt::{proto, text};
+    use crate::render::proto::render_family;
+    use crate::store::sanitize::{prepare, prepare_with};
 
     fn key(instance: &str) -> GroupingKey {
         GroupingKey::new("job1", [("instance".to_owned(), instance.to_owned())])
@@ -201,9 +212,10 @@ mod tests {
             out.push_str(&format!("{name} {:?} {:?} {:?}\n", f.typ, f.help, f.pushed_at));
             for s in &f.series {
                 out.push_str(&format!(
-                    "  {:?} {:?}\n",
+                    "  {:?} {:?} {:?}\n",
                     s.labels.iter().collect::<Vec<_>>(),
-                    s.value()
+                    s.value(),
+                    s.raw_value()
                 ));
             }
             out.push_str(&String::from_utf8_lossy(f.text()));
@@ -305,6 +317,60 @@ mod tests {
         shard.push(prepare(key("i"), true, fams, SystemTime::UNIX_EPOCH)).expect("accepted");
         assert!(shard.group(&key("i")).expect("group").families.contains_key(PUSH_FAILURE_TIME));
         assert!(refresh(&mut shard, true, BODY, 60));
+    }
+
+    /// `text_body`'s families as a delimited protobuf body (what the Go
+    /// client pushes), parsed as in `names` mode.
+    fn proto_body(text_body: &str, names: NameValidation) -> Vec<u8> {
+        let mut out = Vec::new();
+        for f in text::parse_with(text_body.as_bytes(), names).expect("parses") {
+            let series: Vec<StoredSeries> =
+                f.metrics.iter().map(StoredSeries::from_metric).collect();
+            let refs: Vec<&StoredSeries> = series.iter().collect();
+            render_family(&f.name, f.help.as_deref(), f.typ, &refs, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn protobuf_pushes_are_updated_in_place_with_their_value_fields() {
+        let at = |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        let first = proto_body(BODY, NameValidation::Legacy);
+        let from_proto = || {
+            let mut shard = Shard::new(Arc::default(), true);
+            let fams = proto::parse(&first).expect("parses");
+            shard.push(prepare(key("i"), true, fams, at(0))).expect("accepted");
+            shard
+        };
+        let again = proto_body(
+            "# HELP g New help.\n# TYPE g gauge\ng{stage=\"a\"} 20\ng{stage=\"b\"} 10\n\
+             # TYPE h histogram\nh_bucket{le=\"1\"} 3\nh_bucket{le=\"+Inf\"} 4\nh_sum 9\nh_count 4\n",
+            NameValidation::Legacy,
+        );
+        let mut shard = from_proto();
+        let before = shown(&shard);
+        let mut fams = proto::parse(&again).expect("parses");
+        assert!(shard.refresh(&key("i"), true, &mut fams, at(60), None));
+        let mut general = from_proto();
+        let fams = proto::parse(&again).expect("parses");
+        general.push(prepare(key("i"), true, fams, at(60))).expect("accepted");
+        let after = shown(&shard);
+        assert_ne!(before, after);
+        assert_eq!(after, shown(&general), "the value fields are replaced too");
+        // A text push over series stored from protobuf drops their fields.
+        assert!(refresh(&mut shard, true, BODY, 70));
+        assert_eq!(shown(&shard), via_general_path(true, BODY, 70));
+
+        // A name valid only with UTF-8 names is left to the general path,
+        // which checks it against the scheme in force.
+        let utf8 = "# TYPE g gauge\ng{\"stage.x\"=\"a\"} 1\n";
+        let mut shard = Shard::new(Arc::default(), true);
+        let fams = text::parse_with(utf8.as_bytes(), NameValidation::Utf8).expect("parses");
+        let prepared = prepare_with(key("i"), true, fams, at(0), NameValidation::Utf8);
+        shard.push(prepared).expect("accepted");
+        let body = proto_body(utf8, NameValidation::Utf8);
+        let mut fams = proto::parse(&body).expect("parses");
+        assert!(!shard.refresh(&key("i"), true, &mut fams, at(60), None));
     }
 
     #[test]
