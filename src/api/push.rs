@@ -1,11 +1,11 @@
 //! PUT/POST/DELETE on `/metrics/job/…` (spec 1.3, 1.4, 2.1).
 //!
-//! The receiving core decodes the body and parses the grouping key. With the
-//! consistency check on and no WAL, the core that owns the group does the
-//! rest: another core hands it the body, and it parses, checks and stores
-//! (a group pushed again with the same families is updated in place). In
-//! unchecked or WAL mode the receiving core parses and sanitises, and hands
-//! the owned result to the owner.
+//! The receiving core decodes the body and parses the grouping key. Without
+//! a WAL, the core that owns the group does the rest: another core hands it
+//! the body, and it parses, checks and stores (a group pushed again with the
+//! same families is updated in place). In WAL mode, and unchecked for
+//! another core's group (answered once parsed), the receiving core parses
+//! and sanitises, and hands the owned result to the owner.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -93,22 +93,30 @@ async fn serve(
         ttl: head.ttl.clone(),
     };
     let checked = !core.shared.config.disable_consistency_check;
-    if checked && core.wal.is_none() {
+    let owner = core.owner(&push.key);
+    if core.wal.is_none() && (owner == core.id || checked) {
         // The core that owns the group does the rest (parse, check, store,
         // in place where it can); another core hands it the body.
-        let owner = core.owner(&push.key);
-        if owner == core.id {
-            return apply(core, push, &body);
-        }
-        let body = body.into_owned();
-        // The body comes back with the verdict, to be freed where it was
-        // allocated.
-        let job = move |owner: &Core| (apply(owner, push, &body), body);
-        let (verdict, _body) = core.on_owner(owner, job).await.ok_or(Error::Unavailable)?;
-        return verdict;
+        let verdict = if owner == core.id {
+            apply(core, push, &body)
+        } else {
+            let body = body.into_owned();
+            // The body comes back with the verdict, to be freed where it
+            // was allocated.
+            let job = move |owner: &Core| (apply(owner, push, &body), body);
+            core.on_owner(owner, job).await.ok_or(Error::Unavailable)?.0
+        };
+        return match verdict {
+            // Spec 2.6: unchecked, a push that parsed is accepted (202),
+            // whatever the store then makes of it (timestamps, say).
+            Ok(_) | Err(Error::Rejected(_)) if !checked => Ok(Response::empty(202)),
+            verdict => verdict,
+        };
     }
-    // Unchecked (answered once parsed) or WAL mode (the owner logs the
-    // group): parsed and sanitised here, the owned result goes to the owner.
+    // WAL mode (the owner logs the group and waits for the disk), or
+    // unchecked for another core's group (answered once parsed, without
+    // waiting for that core): parsed and sanitised here, the owned result
+    // goes to the owner.
     let (families, _) = parse(core, push.format, &body)?;
     let ttl = ttl(core, push.ttl.as_deref())?;
     let mut prepared = prepare_with(push.key, push.replace, families, SystemTime::now(), names);
@@ -140,9 +148,9 @@ struct BodyPush {
     ttl: Option<String>,
 }
 
-/// Parses, checks and stores a push on the core that owns its group, without
-/// a WAL (nothing to wait for): in place when the group holds the same
-/// families (`store::refresh`), else sanitised and pushed.
+/// Parses, checks (unless unchecked) and stores a push on the core that owns
+/// its group, without a WAL (nothing to wait for): in place when the group
+/// holds the same families (`store::refresh`), else sanitised and pushed.
 fn apply(core: &Core, push: BodyPush, body: &[u8]) -> Result<Response, Error> {
     let (mut families, in_place) = parse(core, push.format, body)?;
     let ttl = ttl(core, push.ttl.as_deref())?;

@@ -124,7 +124,9 @@ impl Shard {
         now: SystemTime,
         ttl: Option<Duration>,
     ) -> bool {
-        if !self.checked || !self.index.is_consistent() {
+        // Unchecked (`--push.disable-consistency-check`), nothing is checked
+        // either way; checked, only a store known consistent may skip it.
+        if self.checked && !self.index.is_consistent() {
             return false;
         }
         let Some(group) = self.groups.get_mut(key) else { return false };
@@ -402,10 +404,27 @@ mod tests {
         let mut shard = pushed();
         shard.index.mark_inconsistent();
         assert!(!refresh(&mut shard, true, BODY, 60));
-        let mut unchecked = Shard::new(Arc::default(), false);
-        let fams = text::parse(BODY.as_bytes()).expect("parses");
-        unchecked.push(prepare(key("i"), true, fams, SystemTime::UNIX_EPOCH)).expect("accepted");
-        assert!(!refresh(&mut unchecked, true, BODY, 60));
+    }
+
+    #[test]
+    fn an_unchecked_store_is_updated_in_place_as_the_general_path_would() {
+        let body = "# HELP g New help.\n# TYPE g gauge\ng{stage=\"a\"} 20\ng{stage=\"b\"} 10\n\
+            # TYPE h histogram\nh_bucket{le=\"1\"} 3\nh_bucket{le=\"+Inf\"} 4\nh_sum 9\nh_count 4\n";
+        let unchecked = || {
+            let mut shard = Shard::new(Arc::default(), false);
+            let fams = text::parse(BODY.as_bytes()).expect("parses");
+            shard.push(prepare(key("i"), true, fams, SystemTime::UNIX_EPOCH)).expect("accepted");
+            shard
+        };
+        let mut shard = unchecked();
+        // Nothing is checked, so even a store marked inconsistent is updated.
+        shard.index.mark_inconsistent();
+        assert!(refresh(&mut shard, true, body, 60));
+        let mut general = unchecked();
+        let fams = text::parse(body.as_bytes()).expect("parses");
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(60);
+        general.push(prepare(key("i"), true, fams, now)).expect("accepted");
+        assert_eq!(shown(&shard), shown(&general));
     }
 
     #[test]

@@ -172,11 +172,30 @@ fn consistency_conflicts_across_groups_on_all_cores() {
 
 #[test]
 fn unchecked_mode_answers_202() {
-    let s = Server::start(&["--push.disable-consistency-check"]);
+    let s = Server::start(&["--push.disable-consistency-check", "--runtime.cores=2"]);
     let r = s.req("PUT", "/metrics/job/u", "# TYPE m gauge\nm 1\n");
     assert_eq!(r.status, 202);
     assert_eq!(s.req("PUT", "/metrics/job/u", "bad-x 1\n").status, 400);
     assert!(s.wait_until(|s| s.scrape().contains("m{instance=\"\",job=\"u\"} 1")));
+    // Whichever core owns a group: pushed again (in place), with
+    // timestamps, or with a type the check would refuse: all get 202.
+    for g in 0..8 {
+        let path = format!("/metrics/job/u/instance/i{g}");
+        for body in ["# TYPE m gauge\nm 2\n", "# TYPE m gauge\nm 3\n", "m 5 1000\n"] {
+            assert_eq!(s.req("PUT", &path, body).status, 202, "{path} {body}");
+        }
+    }
+    let text = s.scrape();
+    for g in 0..8 {
+        assert!(text.contains(&format!("m{{instance=\"i{g}\",job=\"u\"}} 3\n")), "{text}");
+    }
+    assert_eq!(s.req("PUT", "/metrics/job/u/instance/i0", "# TYPE m counter\nm 4\n").status, 202);
+    // Stored unchecked, so the scrape fails as Go's does, until mended.
+    let r = s.req("GET", "/metrics", "");
+    assert_eq!(r.status, 500);
+    assert!(r.text().contains("has type COUNTER but should have GAUGE"), "{}", r.text());
+    assert_eq!(s.req("PUT", "/metrics/job/u/instance/i0", "# TYPE m gauge\nm 4\n").status, 202);
+    assert!(s.scrape().contains("m{instance=\"i0\",job=\"u\"} 4\n"));
 }
 
 #[test]
