@@ -14,7 +14,8 @@
 //! [`super::sanitize::PreparedPush`]), which then does all the work and
 //! reports every error exactly as before; this path only ever answers
 //! "applied" or "not mine". It declines, in particular, when:
-//! - the store may hold conflicts (restored data), so checks must run;
+//! - checking, the store may hold conflicts (restored data), so checks
+//!   must run (unchecked, nothing is checked either way);
 //! - a family, series or label set differs, or a series is pushed twice;
 //! - a sample has a timestamp, a label name is reserved (`__`) or, pushed
 //!   as protobuf, not a legacy name (the general path checks those against
