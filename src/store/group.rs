@@ -190,6 +190,35 @@ enum SeriesValue {
     Boxed(Box<(Value, Option<Box<[u8]>>)>),
 }
 
+/// Whether two values are the same bit for bit (so `-0` differs from `0`,
+/// and a NaN equals only the same NaN): what decides that a value pushed
+/// again leaves its rendered text as it was.
+fn same_bits(a: &Value, b: &Value) -> bool {
+    let f = |x: f64, y: f64| x.to_bits() == y.to_bits();
+    match (a, b) {
+        (Value::Simple(x), Value::Simple(y)) => f(*x, *y),
+        (
+            Value::Summary { count: c1, sum: s1, quantiles: q1 },
+            Value::Summary { count: c2, sum: s2, quantiles: q2 },
+        ) => {
+            c1 == c2
+                && f(*s1, *s2)
+                && q1.len() == q2.len()
+                && q1.iter().zip(q2).all(|(x, y)| f(x.0, y.0) && f(x.1, y.1))
+        }
+        (
+            Value::Histogram { count: c1, sum: s1, buckets: b1 },
+            Value::Histogram { count: c2, sum: s2, buckets: b2 },
+        ) => {
+            c1 == c2
+                && f(*s1, *s2)
+                && b1.len() == b2.len()
+                && b1.iter().zip(b2).all(|(x, y)| f(x.0, y.0) && x.1 == y.1)
+        }
+        _ => false,
+    }
+}
+
 impl StoredSeries {
     /// A series of `labels` holding `value` and, when pushed as protobuf,
     /// its encoded value fields (see [`crate::expfmt::Metric::raw_value`]).
@@ -203,16 +232,25 @@ impl StoredSeries {
 
     /// Replaces the value by one pushed as text (no protobuf value fields):
     /// what [`StoredSeries::new`] would hold, reusing the box of a
-    /// summary or histogram.
-    pub fn set_text_value(&mut self, value: Value) {
-        self.set_value(value, None);
+    /// summary or histogram. Returns whether anything changed.
+    pub fn set_text_value(&mut self, value: Value) -> bool {
+        self.set_value(value, None)
     }
 
     /// Replaces the value, and the encoded protobuf value fields (`raw`,
     /// `None` for a text push): what [`StoredSeries::new`] would hold,
     /// reusing the box, and the bytes' allocation when they keep their
-    /// length (a gauge's or counter's double always does).
-    pub fn set_value(&mut self, value: Value, raw: Option<&[u8]>) {
+    /// length (a gauge's or counter's double always does). Returns whether
+    /// anything changed (floats compared bit for bit).
+    pub fn set_value(&mut self, value: Value, raw: Option<&[u8]>) -> bool {
+        let same = match (&value, raw, &self.value) {
+            (Value::Simple(v), None, SeriesValue::Simple(old)) => v.to_bits() == old.to_bits(),
+            (value, raw, SeriesValue::Boxed(b)) => raw == b.1.as_deref() && same_bits(value, &b.0),
+            _ => false,
+        };
+        if same {
+            return false;
+        }
         match (value, raw, &mut self.value) {
             (Value::Simple(v), None, slot) => *slot = SeriesValue::Simple(v),
             (value, raw, SeriesValue::Boxed(b)) => {
@@ -226,6 +264,7 @@ impl StoredSeries {
                 *slot = SeriesValue::Boxed(Box::new((value, raw.map(Box::from))));
             }
         }
+        true
     }
 
     /// The value.
@@ -361,10 +400,14 @@ impl StoredFamily {
     }
 
     /// Marks the family as pushed again at `at` after its values were set in
-    /// place: the cached text is dropped (rendered again when next scraped).
-    pub fn refreshed(&mut self, at: SystemTime) {
+    /// place. With `changed` (a value or the HELP text differs) the cached
+    /// text is dropped, to be rendered again when next scraped; else it
+    /// still shows the family as it is.
+    pub fn refreshed(&mut self, at: SystemTime, changed: bool) {
         self.pushed_at = at;
-        self.rendered = OnceLock::new();
+        if changed {
+            self.rendered = OnceLock::new();
+        }
     }
 
     /// Renders the text lines now if they are not yet: called by the owning

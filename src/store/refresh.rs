@@ -164,20 +164,24 @@ impl Shard {
         let mut plan = plan.into_iter();
         for f in families.iter_mut() {
             let fam = own(&mut group.families, &f.name);
+            let mut changed = false;
             for (m, at) in f.metrics.iter_mut().zip(plan.by_ref()) {
                 let value = std::mem::replace(&mut m.value, Value::Simple(0.0));
-                fam.series[at as usize].set_value(value, m.raw_value.as_deref());
+                changed |= fam.series[at as usize].set_value(value, m.raw_value.as_deref());
             }
             if fam.help.as_deref() != f.help.as_deref() {
                 fam.help = f.help.as_deref().map(Arc::from);
+                changed = true;
             }
-            fam.refreshed(now);
+            // A family pushed again with the same values keeps its text.
+            fam.refreshed(now, changed);
         }
         let push_time = own(&mut group.families, PUSH_TIME);
-        if let Some(s) = push_time.series.first_mut() {
-            s.set_text_value(Value::Simple(unix_seconds(now)));
-        }
-        push_time.refreshed(now);
+        let changed = push_time
+            .series
+            .first_mut()
+            .is_some_and(|s| s.set_text_value(Value::Simple(unix_seconds(now))));
+        push_time.refreshed(now, changed);
         self.changes += 1;
         self.set_deadline(key, ttl.map(|ttl| now + ttl));
         true
@@ -405,6 +409,43 @@ mod tests {
         let mut shard = pushed();
         shard.index.mark_inconsistent();
         assert!(!refresh(&mut shard, true, BODY, 60));
+    }
+
+    #[test]
+    fn a_family_pushed_again_unchanged_keeps_its_text() {
+        let mut shard = pushed();
+        let text_of = |shard: &Shard, name: &str| {
+            let f = &shard.group(&key("i")).expect("group").families[name];
+            (f.text().as_ptr(), String::from_utf8_lossy(f.text()).into_owned())
+        };
+        let (g0, h0) = (text_of(&shard, "g"), text_of(&shard, "h"));
+        // The same values and HELP: both texts stay (no rendering at the
+        // next scrape); push_time_seconds changes.
+        assert!(refresh(&mut shard, true, BODY, 60));
+        assert_eq!((text_of(&shard, "g"), text_of(&shard, "h")), (g0.clone(), h0.clone()));
+        assert_eq!(shown(&shard), via_general_path(true, BODY, 60));
+        // One bucket count, or only the HELP text, differs: that family's
+        // text is rendered again, the other's stays.
+        let bucket = BODY.replace("h_bucket{le=\"1\"} 1", "h_bucket{le=\"1\"} 2");
+        assert!(refresh(&mut shard, true, &bucket, 70));
+        assert_eq!(text_of(&shard, "g"), g0);
+        assert!(text_of(&shard, "h")
+            .1
+            .contains("h_bucket{instance=\"i\",job=\"job1\",le=\"1\"} 2"));
+        assert_eq!(shown(&shard), via_general_path(true, &bucket, 70));
+        let help = bucket.replace("A gauge.", "Another gauge.");
+        assert!(refresh(&mut shard, true, &help, 80));
+        assert_eq!(shown(&shard), via_general_path(true, &help, 80));
+        // Bit for bit: -0 is a change from 0 (the text is the same either way).
+        let zero = "# TYPE z gauge\nz 0\n";
+        let mut shard = Shard::new(Arc::default(), true);
+        let fams = text::parse(zero.as_bytes()).expect("parses");
+        shard.push(prepare(key("i"), true, fams, SystemTime::UNIX_EPOCH)).expect("accepted");
+        let z0 = text_of(&shard, "z");
+        assert!(refresh(&mut shard, true, "# TYPE z gauge\nz -0\n", 60));
+        let z1 = &shard.group(&key("i")).expect("group").families["z"];
+        assert_eq!(z1.series[0].value().into_owned(), Value::Simple(-0.0));
+        assert_eq!(String::from_utf8_lossy(z1.text()), z0.1);
     }
 
     #[test]
