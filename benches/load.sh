@@ -125,9 +125,18 @@ python3 "$BENCH/populate.py" "127.0.0.1:$P" "$POP_GROUPS" "$POP_SERIES" 4
 PG_FIRST=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$P/metrics")
 PG_FULL=$(push_rate "$P")
 PG_SCRAPE=$(scrape_time "$P"); PG_SCRAPE_GZ=$(scrape_time "$P" -H 'Accept-Encoding: gzip')
-PG_RSS=$(rss_mb "$PID"); stop "$PID"
+PG_RSS=$(rss_mb "$PID")
+# Every group pushed again between two scrapes (a fleet's steady state):
+# with the same values (families keep their text), then with new ones
+# (every family is rendered again).
+python3 benches/support/repush.py "127.0.0.1:$P" "$POP_GROUPS" "$POP_SERIES" 0
+PG_SAME=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$P/metrics")
+python3 benches/support/repush.py "127.0.0.1:$P" "$POP_GROUPS" "$POP_SERIES" 1
+PG_CHURN=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$P/metrics")
+stop "$PID"
 echo "pushgate with $((POP_GROUPS * POP_SERIES)) series stored     pushes/s: $PG_FULL ($(python3 -c "print(f'{$PG_FULL/max($PG,1):.2f}')")x empty store)"
 echo "pushgate scrape: first ${PG_FIRST}s, then ${PG_SCRAPE}s, gzip ${PG_SCRAPE_GZ}s, RSS ${PG_RSS} MB"
+echo "pushgate scrape after every group pushed again: same values ${PG_SAME}s, new values ${PG_CHURN}s"
 
 start_pushgate --web.enable-admin-api; P=$LAST_PORT; PID=$LAST_PID
 python3 "$BENCH/populate.py" "127.0.0.1:$P" 100000 1 8
@@ -145,9 +154,9 @@ if [ "${SKIP_REFERENCE:-0}" != 1 ]; then
     GW_SCRAPE=$(scrape_time "$P"); GW_SCRAPE_GZ=$(scrape_time "$P" -H 'Accept-Encoding: gzip')
     GW_RSS=$(rss_mb "$PID"); stop "$PID"
     echo "pushgateway scrape: ${GW_SCRAPE}s, gzip ${GW_SCRAPE_GZ}s, RSS ${GW_RSS} MB"
-    python3 - "$PG" "$NG" "$GW" "$GWU" "$PG_FULL" "$PG_SCRAPE" "$GW_SCRAPE" "$PG_SCRAPE_GZ" "$GW_SCRAPE_GZ" "$PG_RSS" "$GW_RSS" "$PG1" "$PG_FIRST" "$NGA" <<'PY'
+    python3 - "$PG" "$NG" "$GW" "$GWU" "$PG_FULL" "$PG_SCRAPE" "$GW_SCRAPE" "$PG_SCRAPE_GZ" "$GW_SCRAPE_GZ" "$PG_RSS" "$GW_RSS" "$PG1" "$PG_FIRST" "$NGA" "$PG_CHURN" <<'PY'
 import sys
-pg, ng, gw, gwu, full, s, gs, sz, gsz, rss, grss, pg1, first, nga = map(float, sys.argv[1:])
+pg, ng, gw, gwu, full, s, gs, sz, gsz, rss, grss, pg1, first, nga, churn = map(float, sys.argv[1:])
 rows = [
     ("pushes/s vs nginx return 200 (both 1 core/worker)", pg1 / ng, ">= 0.8"),
     ("pushes/s vs nginx return 200 (pushgate on all cores)", pg / ng, ">= 0.8"),
@@ -157,6 +166,7 @@ rows = [
     ("pushes/s 1M stored vs empty", full / max(pg, 1), ">= 0.9"),
     ("scrape 1M time vs pushgateway", s / gs, "<= 0.05"),
     ("first scrape 1M after populating vs pushgateway", first / gs, "(<= 0.05)"),
+    ("scrape 1M after every group pushed with new values vs pushgateway", churn / gs, "(<= 0.05)"),
     ("scrape 1M gzip time vs pushgateway", sz / gsz, "<= 0.1"),
     ("RSS 1M vs pushgateway", rss / grss, "<= 0.167"),
 ]
