@@ -117,11 +117,7 @@ pub fn http_request(data: &[u8]) {
 pub fn proto_parse(data: &[u8]) {
     let Ok(families) = crate::expfmt::proto::parse(data) else { return };
     let mut out = Vec::new();
-    for f in &families {
-        let series: Vec<StoredSeries> = f.metrics.iter().map(StoredSeries::from_metric).collect();
-        let refs: Vec<&StoredSeries> = series.iter().collect();
-        crate::render::proto::render_family(&f.name, f.help.as_deref(), f.typ, &refs, &mut out);
-    }
+    crate::render::proto::render_parsed(&families, &mut out);
     let again = crate::expfmt::proto::parse(&out).expect("rendered protobuf must parse");
     assert_eq!(again.len(), families.len());
     for (a, b) in families.iter().zip(&again) {

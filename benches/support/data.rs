@@ -116,14 +116,9 @@ pub fn text_body(n: usize, seed: u64) -> Vec<u8> {
 /// Go and Java clients push): the text body parsed and re-encoded with the
 /// server's own encoder, as `pushgate::fuzzing::proto_parse` does.
 pub fn proto_body(text: &[u8]) -> Vec<u8> {
-    use pushgate::store::group::StoredSeries;
     let families = pushgate::expfmt::text::parse(text).expect("generated text parses");
     let mut out = Vec::with_capacity(text.len());
-    for f in &families {
-        let series: Vec<StoredSeries> = f.metrics.iter().map(StoredSeries::from_metric).collect();
-        let refs: Vec<&StoredSeries> = series.iter().collect();
-        pushgate::render::proto::render_family(&f.name, f.help.as_deref(), f.typ, &refs, &mut out);
-    }
+    pushgate::render::proto::render_parsed(&families, &mut out);
     out
 }
 

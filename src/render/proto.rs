@@ -23,13 +23,24 @@ use crate::expfmt::proto::wire::num::*;
 use crate::expfmt::proto::wire::{
     put_bytes_field, put_double, put_tag, put_varint, varint_len, BYTES, VARINT,
 };
-use crate::expfmt::{MetricType, Value};
+use crate::expfmt::{Family, MetricType, Value};
 use crate::store::group::StoredSeries;
 
 /// A `double` field with a one-byte tag.
 const DOUBLE_FIELD_LEN: usize = 9;
 /// A `Quantile` field: tag, length, two doubles.
 const QUANTILE_FIELD_LEN: usize = 2 + 2 * DOUBLE_FIELD_LEN;
+
+/// Appends parsed `families` as varint-length-delimited `MetricFamily`
+/// messages, what the Go client pushes: each metric as the store would keep
+/// it ([`StoredSeries::from_metric`]), then [`render_family`].
+pub fn render_parsed(families: &[Family<'_>], out: &mut Vec<u8>) {
+    for f in families {
+        let series: Vec<StoredSeries> = f.metrics.iter().map(StoredSeries::from_metric).collect();
+        let refs: Vec<&StoredSeries> = series.iter().collect();
+        render_family(&f.name, f.help.as_deref(), f.typ, &refs, out);
+    }
+}
 
 /// Appends one varint-length-delimited `MetricFamily` for `series`.
 ///
@@ -177,7 +188,6 @@ fn put_value(out: &mut Vec<u8>, typ: MetricType, v: &Value) {
 mod tests {
     use super::*;
     use crate::expfmt::proto::{native_buckets, parse};
-    use crate::expfmt::Family;
 
     fn series(labels: &[(&str, &str)], value: Value) -> StoredSeries {
         StoredSeries::new(labels.iter().copied().collect(), value, None)

@@ -193,7 +193,7 @@ mod tests {
     use super::*;
     use crate::expfmt::escape::NameValidation;
     use crate::expfmt::{proto, text};
-    use crate::render::proto::render_family;
+    use crate::render::proto::render_parsed;
     use crate::store::sanitize::{prepare, prepare_with};
 
     fn key(instance: &str) -> GroupingKey {
@@ -330,12 +330,8 @@ mod tests {
     /// client pushes), parsed as in `names` mode.
     fn proto_body(text_body: &str, names: NameValidation) -> Vec<u8> {
         let mut out = Vec::new();
-        for f in text::parse_with(text_body.as_bytes(), names).expect("parses") {
-            let series: Vec<StoredSeries> =
-                f.metrics.iter().map(StoredSeries::from_metric).collect();
-            let refs: Vec<&StoredSeries> = series.iter().collect();
-            render_family(&f.name, f.help.as_deref(), f.typ, &refs, &mut out);
-        }
+        let families = text::parse_with(text_body.as_bytes(), names).expect("parses");
+        render_parsed(&families, &mut out);
         out
     }
 
