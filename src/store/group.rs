@@ -194,26 +194,22 @@ enum SeriesValue {
 /// and a NaN equals only the same NaN): what decides that a value pushed
 /// again leaves its rendered text as it was.
 fn same_bits(a: &Value, b: &Value) -> bool {
-    let f = |x: f64, y: f64| x.to_bits() == y.to_bits();
+    let bits = |x: &f64| x.to_bits();
     match (a, b) {
-        (Value::Simple(x), Value::Simple(y)) => f(*x, *y),
+        (Value::Simple(x), Value::Simple(y)) => bits(x) == bits(y),
         (
             Value::Summary { count: c1, sum: s1, quantiles: q1 },
             Value::Summary { count: c2, sum: s2, quantiles: q2 },
         ) => {
-            c1 == c2
-                && f(*s1, *s2)
-                && q1.len() == q2.len()
-                && q1.iter().zip(q2).all(|(x, y)| f(x.0, y.0) && f(x.1, y.1))
+            let quantile = |(q, v): &(f64, f64)| (bits(q), bits(v));
+            (c1, bits(s1)) == (c2, bits(s2)) && q1.iter().map(quantile).eq(q2.iter().map(quantile))
         }
         (
             Value::Histogram { count: c1, sum: s1, buckets: b1 },
             Value::Histogram { count: c2, sum: s2, buckets: b2 },
         ) => {
-            c1 == c2
-                && f(*s1, *s2)
-                && b1.len() == b2.len()
-                && b1.iter().zip(b2).all(|(x, y)| f(x.0, y.0) && x.1 == y.1)
+            let bucket = |(le, n): &(f64, u64)| (bits(le), *n);
+            (c1, bits(s1)) == (c2, bits(s2)) && b1.iter().map(bucket).eq(b2.iter().map(bucket))
         }
         _ => false,
     }
@@ -779,6 +775,23 @@ mod tests {
         assert!(Labels::default().is_empty());
         let same: Labels = [("m", ""), ("z", "1"), ("a", long.as_str())].into_iter().collect();
         assert_eq!(same, l, "packing is canonical");
+    }
+
+    #[test]
+    fn values_are_the_same_only_bit_for_bit() {
+        let summary =
+            |q: &[(f64, f64)]| Value::Summary { count: 2, sum: 1.5, quantiles: q.to_vec() };
+        let histogram =
+            |b: &[(f64, u64)]| Value::Histogram { count: 2, sum: 1.5, buckets: b.to_vec() };
+        assert!(same_bits(&summary(&[(0.5, 1.0)]), &summary(&[(0.5, 1.0)])));
+        assert!(!same_bits(&summary(&[(0.5, 1.0)]), &summary(&[(0.5, 1.0), (0.9, 2.0)])));
+        assert!(!same_bits(&summary(&[(0.5, 0.0)]), &summary(&[(0.5, -0.0)])));
+        assert!(same_bits(&histogram(&[(1.0, 2)]), &histogram(&[(1.0, 2)])));
+        assert!(!same_bits(&histogram(&[(1.0, 2)]), &histogram(&[(1.0, 3)])));
+        assert!(!same_bits(&histogram(&[(1.0, 2)]), &histogram(&[])));
+        assert!(same_bits(&Value::Simple(f64::NAN), &Value::Simple(f64::NAN)));
+        assert!(!same_bits(&Value::Simple(0.0), &Value::Simple(-0.0)));
+        assert!(!same_bits(&summary(&[]), &histogram(&[])));
     }
 
     #[test]
