@@ -2,8 +2,8 @@
 //!
 //! Owns the message vocabulary and the per-shard inbox loop. Only owned data
 //! crosses cores (push bodies, prepared pushes, keys, `Arc`ed immutable
-//! families); each
-//! inbox is a flume channel whose async side works across monoio runtimes.
+//! families); each inbox is a flume channel whose async side works across
+//! monoio runtimes.
 
 use std::rc::Rc;
 use std::sync::Arc;

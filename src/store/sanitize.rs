@@ -3,8 +3,10 @@
 //! Owns label sanitisation (spec 2.3: grouping labels overwrite body labels,
 //! `instance=""` added, labels sorted) and the consistency checks that need
 //! only the push itself (reserved label names, duplicate series within the
-//! push, timestamps). Runs on the core that received the request, so the
-//! owning shard only does the cheap store-wide part of the check.
+//! push, timestamps). Runs on the core that owns the group (which another
+//! core hands the body to), or, in WAL mode and for an unchecked push to
+//! another core's group, on the core that received the request; the
+//! store-wide part of the check is the shard's.
 
 use std::collections::HashSet;
 use std::time::SystemTime;
