@@ -33,6 +33,7 @@ use super::escape::NameValidation;
 use super::family::{Family, Label, Metric, MetricType, Value};
 use crate::gofmt::quote;
 
+mod fast;
 #[cfg(test)]
 mod naive;
 mod scan;
@@ -343,6 +344,9 @@ type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 #[derive(Default)]
 struct Parser<'buf> {
     line: u32,
+    /// Every line takes the general path (the tests' reference for
+    /// [`fast`]).
+    slow_only: bool,
     /// Quoted names are read ([`NameValidation::Utf8`]).
     utf8_names: bool,
     families: Vec<Family<'buf>>,
@@ -372,6 +376,14 @@ impl<'buf> Parser<'buf> {
                 Some(r) if !r.is_empty() => r,
                 _ => return Ok(()),
             };
+            if let (Some(text), false, true) = (body_text, self.slow_only, rest[0] != b'#') {
+                if let Some(split) = fast::split(rest) {
+                    if self.plain_sample(text, pos, &split) {
+                        pos += split.len + 1;
+                        continue;
+                    }
+                }
+            }
             let (s, eof, next) = match memchr::memchr(b'\n', rest) {
                 Some(n) => (&rest[..n], false, pos + n + 1),
                 None => (rest, true, buf.len()),
@@ -391,6 +403,42 @@ impl<'buf> Parser<'buf> {
             }
             pos = next;
         }
+    }
+
+    /// The sample line at `pos` of the body `text`, which [`fast::split`]
+    /// found plain: stored and `true`, or `false` with nothing stored but
+    /// perhaps the family resolved (as the general path will resolve it
+    /// again), if a name, a label pair or the value is not what it must be.
+    fn plain_sample(&mut self, text: &'buf str, pos: usize, split: &fast::Split) -> bool {
+        let Some(t) = text.get(pos..pos + split.len) else { return false };
+        let Some(name) = t.get(..split.name_end) else { return false };
+        let (fam, part) = self.resolve(name);
+        let typ = self.families[fam].typ;
+        let mut labels: SmallVec<[Label<'buf>; 4]> = SmallVec::new();
+        let mut special = f64::NAN;
+        for (a, b, c, d) in split.pairs() {
+            let (Some(name), Some(value)) = (t.get(a..b), t.get(c..d)) else { return false };
+            if name == "__name__" {
+                return false;
+            }
+            if special_label(typ, name.as_bytes()).is_some() {
+                match parse_go_float(value.as_bytes()) {
+                    Some(v) => special = v,
+                    None => return false,
+                }
+            } else {
+                if labels.iter().any(|l| l.name == name) {
+                    return false;
+                }
+                labels.push(Label { name: Cow::Borrowed(name), value: Cow::Borrowed(value) });
+            }
+        }
+        let Some(v) = t.get(split.value_start..).and_then(|v| parse_go_float(v.as_bytes())) else {
+            return false;
+        };
+        self.meta[fam].typed = true;
+        self.add_sample(fam, part, labels, special, v, None);
+        true
     }
 
     /// Go's `setOrCreateCurrentMF`: the family a name belongs to.
@@ -592,11 +640,7 @@ impl<'buf> Parser<'buf> {
                 if name == b"__name__" {
                     return Err(Fail::new(ErrorKind::ReservedLabelName, String::new()));
                 }
-                let special_kind = match (typ, name) {
-                    (MetricType::Summary, b"quantile") => Some(ErrorKind::InvalidQuantile),
-                    (MetricType::Histogram, b"le") => Some(ErrorKind::InvalidBucket),
-                    _ => None,
-                };
+                let special_kind = special_label(typ, name);
                 let (e, c) = l.skip_blanks_from(e)?;
                 if c != b'=' {
                     if braced {
@@ -656,7 +700,24 @@ impl<'buf> Parser<'buf> {
             timestamp = Some(ts);
         }
 
-        match typ {
+        self.add_sample(fam, part, labels, special, v, timestamp);
+        Ok(())
+    }
+
+    /// Adds one sample line's value to family `fam` (of the type it had when
+    /// the line was read): a series of its own, or the `part` of a summary or
+    /// histogram series with these labels (`special` is its `quantile` or
+    /// `le`, NaN if none).
+    fn add_sample(
+        &mut self,
+        fam: usize,
+        part: Part,
+        labels: SmallVec<[Label<'buf>; 4]>,
+        special: f64,
+        v: f64,
+        timestamp: Option<i64>,
+    ) {
+        match self.families[fam].typ {
             MetricType::Counter | MetricType::Gauge | MetricType::Untyped => {
                 self.families[fam].metrics.push(Metric {
                     labels,
@@ -699,7 +760,6 @@ impl<'buf> Parser<'buf> {
                 }
             }
         }
-        Ok(())
     }
 
     /// In UTF-8 mode, the metric name of a sample line starting (at `i`) with
@@ -797,6 +857,16 @@ impl<'buf> Parser<'buf> {
         }
         meta.last_series = Some(idx);
         idx
+    }
+}
+
+/// For the `quantile` label of a summary or the `le` label of a histogram,
+/// the error of a value that is not a float; `None` for any other label.
+fn special_label(typ: MetricType, name: &[u8]) -> Option<ErrorKind> {
+    match (typ, name) {
+        (MetricType::Summary, b"quantile") => Some(ErrorKind::InvalidQuantile),
+        (MetricType::Histogram, b"le") => Some(ErrorKind::InvalidBucket),
+        _ => None,
     }
 }
 
@@ -1019,6 +1089,41 @@ fn match_type(token: &[u8]) -> Option<MetricType> {
     })
 }
 
+/// Reads the decimal digits of `s` from `i` into `acc` (wrapping past 19
+/// digits; the caller counts them) and returns where they end.
+#[inline(always)]
+fn read_digits(s: &[u8], mut i: usize, acc: &mut u64) -> usize {
+    // Eight at a time while all eight are digits.
+    while let Some(chunk) = s.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let x = u64::from_le_bytes(*chunk);
+        let low = x.wrapping_sub(0x3030_3030_3030_3030);
+        // Each byte within '0'..='9': its value minus '0' is below 10 with no
+        // borrow, so adding 6 leaves the high nibble clear.
+        let digits = (x & 0xf0f0_f0f0_f0f0_f0f0) == 0x3030_3030_3030_3030
+            && (low.wrapping_add(0x0606_0606_0606_0606) & 0xf0f0_f0f0_f0f0_f0f0) == 0;
+        if !digits {
+            break;
+        }
+        *acc = acc.wrapping_mul(100_000_000).wrapping_add(eight_digits(low));
+        i += 8;
+    }
+    while let Some(d) = s.get(i).map(|b| b.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+        *acc = acc.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    i
+}
+
+/// The value of eight decimal digits stored little-endian, each byte already
+/// reduced to `0..=9`.
+#[inline(always)]
+fn eight_digits(x: u64) -> u64 {
+    // Pairs, then quads, then the eight: 10a+b, 100(10a+b)+(10c+d), ...
+    let x = x.wrapping_mul(10).wrapping_add(x >> 8) & 0x00ff_00ff_00ff_00ff;
+    let x = x.wrapping_mul(100).wrapping_add(x >> 16) & 0x0000_ffff_0000_ffff;
+    x.wrapping_mul(10_000).wrapping_add(x >> 32) & 0xffff_ffff
+}
+
 /// The NaN Go's `math.NaN()` (and thus `strconv.ParseFloat`) returns.
 const GO_NAN: f64 = f64::from_bits(0x7FF8_0000_0000_0001);
 
@@ -1032,28 +1137,20 @@ pub(crate) fn parse_go_float(s: &[u8]) -> Option<f64> {
         _ => (false, s),
     };
     // [digits] [. [digits]] with at least one digit, then [eE [+-] digits],
-    // accumulating what Clinger's fast path needs on the way.
-    let mut i = 0;
+    // accumulating what Clinger's fast path needs on the way. Up to 19
+    // digits cannot overflow the mantissa; longer numbers take the exact
+    // general parser below.
     let mut mantissa: u64 = 0;
-    let mut exact = true;
-    let mut digits = 0;
+    let mut i = read_digits(body, 0, &mut mantissa);
+    let int_digits = i;
     let mut frac_digits: i32 = 0;
-    let mut in_fraction = false;
-    while let Some(&b) = body.get(i) {
-        if b.is_ascii_digit() {
-            match mantissa.checked_mul(10).and_then(|m| m.checked_add(u64::from(b - b'0'))) {
-                Some(m) => mantissa = m,
-                None => exact = false,
-            }
-            digits += 1;
-            frac_digits += i32::from(in_fraction);
-        } else if b == b'.' && !in_fraction {
-            in_fraction = true;
-        } else {
-            break;
-        }
-        i += 1;
+    if body.get(i) == Some(&b'.') {
+        let end = read_digits(body, i + 1, &mut mantissa);
+        frac_digits = (end - i - 1) as i32;
+        i = end;
     }
+    let digits = int_digits + frac_digits as usize;
+    let exact = digits <= 19;
     if digits == 0 {
         if i == 0 {
             if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
@@ -1265,6 +1362,59 @@ mod tests {
         match (&fast, &slow) {
             (Err(a), Err(b)) => assert_eq!(a, b, "input {:?}", quote(input)),
             _ => assert_eq!(outcome(&fast), outcome(&slow), "input {:?}", quote(input)),
+        }
+    }
+
+    /// [`parse_with`] with every line on the general path.
+    fn parse_slow_only(body: &[u8], names: NameValidation) -> Result<Vec<Family<'_>>, Error> {
+        let mut p = Parser {
+            utf8_names: names == NameValidation::Utf8,
+            slow_only: true,
+            ..Parser::default()
+        };
+        p.run(body)?;
+        p.families.retain(|f| !f.metrics.is_empty());
+        Ok(p.families)
+    }
+
+    /// The fast path of plain sample lines changes nothing: same families,
+    /// same borrowing, same error.
+    fn assert_fast_path_invisible(input: &[u8]) {
+        for names in [NameValidation::Legacy, NameValidation::Utf8] {
+            let fast = parse_with(input, names);
+            let slow = parse_slow_only(input, names);
+            // `describe`, as NaN values are never `==`.
+            assert_eq!(outcome(&fast), outcome(&slow), "input {:?}", quote(input));
+            assert_eq!(fast.as_ref().err(), slow.as_ref().err());
+            if let (Ok(fast), Ok(slow)) = (&fast, &slow) {
+                let borrowed = |fams: &[Family<'_>]| -> Vec<bool> {
+                    let labels = fams.iter().flat_map(|f| f.metrics.iter().flat_map(|m| &m.labels));
+                    labels.map(|l| matches!(l.value, Cow::Borrowed(_))).collect()
+                };
+                assert_eq!(borrowed(fast), borrowed(slow));
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_path_takes_plain_lines_and_leaves_the_rest() {
+        let body = b"# TYPE h histogram\nh_bucket{le=\"1\",a=\"x\"} 2\nh_bucket{a=\"x\",le=\"+Inf\"} 3\n\
+            h_sum{a=\"x\"} 1.5\nh_count{a=\"x\"} 3\nc{a=\"1\",b=\"2\"} 12345678.125\nc{b=\"3\"} 1 17\n\
+            u{a=\"x\\\\y\"} 1\nu{a=\"y\"}\t1\nu 1e3\ns{quantile=\"0.5\"} 1\n";
+        assert_fast_path_invisible(body);
+        // Errors the fast path sees first are the general path's.
+        for bad in [
+            "m{__name__=\"x\"} 1\n",
+            "m{a=\"1\",a=\"2\"} 1\n",
+            "# TYPE h histogram\nh_bucket{le=\"x\"} 1\n",
+            "# TYPE s summary\ns{quantile=\"\"} 1\n",
+            "m{a=\"1\"} 1x\n",
+            "m{a=\"1\"} 1",
+            "m 1e999\n",
+        ] {
+            assert_fast_path_invisible(bad.as_bytes());
+            assert_matches_oracle(bad.as_bytes());
+            assert!(parse(bad.as_bytes()).is_err(), "{bad:?}");
         }
     }
 
@@ -1780,6 +1930,21 @@ mod tests {
         #[test]
         fn matches_oracle_on_fragments(body in fragment_body()) {
             assert_matches_oracle(&body);
+        }
+
+        #[test]
+        fn fast_path_is_invisible_on_fragments(body in fragment_body()) {
+            assert_fast_path_invisible(&body);
+        }
+
+        #[test]
+        fn fast_path_is_invisible_on_valid_bodies(body in valid_body()) {
+            assert_fast_path_invisible(&body);
+        }
+
+        #[test]
+        fn fast_path_is_invisible_on_bytes(body in prop::collection::vec(any::<u8>(), 0..200)) {
+            assert_fast_path_invisible(&body);
         }
 
         #[test]

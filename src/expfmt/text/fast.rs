@@ -1,0 +1,350 @@
+//! The shape of a plain sample line, read from byte-class bitmasks.
+//!
+//! Owns the fast path of the text parser: almost every sample line a client
+//! library writes has one shape, `name{a="x",b="y"} value` (or `name value`)
+//! with no blanks but the one before the value, no escapes and no timestamp.
+//! [`split`] classifies the bytes of such a line sixteen at a time into
+//! bitmasks (quote, backslash, blank, name character, colon, newline) and
+//! finds every token boundary with bit arithmetic, instead of scanning token
+//! by token. It only reports where the tokens are; the parser checks names
+//! against its families, reads the floats and stores the sample.
+//!
+//! Anything else (a blank where a token may be followed by blanks, an escape,
+//! a timestamp, a quoted name, a line longer than [`WINDOW`] bytes, more than
+//! [`MAX_PAIRS`] labels, or any malformed byte) makes [`split`] return `None`,
+//! and the parser reads the line again with the general path, which reports
+//! errors exactly as Go does. So this module decides nothing about what is
+//! accepted: it can only be faster, and `tests` hold it to the general path.
+
+/// Lines up to this many bytes (newline excluded) are split here.
+pub(super) const WINDOW: usize = 127;
+
+/// Lines with up to this many label pairs are split here.
+pub(super) const MAX_PAIRS: usize = 8;
+
+/// Where the tokens of a plain sample line are (byte offsets in the line).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Split {
+    /// Length of the line, without its `\n`.
+    pub len: usize,
+    /// End of the metric name (it starts at 0).
+    pub name_end: usize,
+    /// Label pairs in line order: name start, name end, value start, value
+    /// end (the value is between its quotes, without them).
+    pairs: [[u8; 4]; MAX_PAIRS],
+    n_pairs: usize,
+    /// Start of the value token, which runs to the end of the line.
+    pub value_start: usize,
+}
+
+impl Split {
+    /// The label pairs as `(name, value)` byte ranges.
+    pub fn pairs(&self) -> impl Iterator<Item = (usize, usize, usize, usize)> + '_ {
+        self.pairs[..self.n_pairs]
+            .iter()
+            .map(|p| (usize::from(p[0]), usize::from(p[1]), usize::from(p[2]), usize::from(p[3])))
+    }
+}
+
+/// The byte classes the split needs, one bit per byte.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Classes<T> {
+    /// `"` or `\`: a label value ends at the first, which must be a quote
+    /// (a backslash starts an escape, left to the general path).
+    quote: T,
+    /// `[a-zA-Z0-9_]`: continues a label name and a metric name. (A `:` in
+    /// a metric name sends the line to the general path.)
+    name: T,
+    newline: T,
+}
+
+/// Classifies sixteen bytes with SSE2, which every x86-64 CPU has.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[allow(unsafe_code)]
+#[inline(always)]
+fn classify_chunk(b: &[u8; 16]) -> Classes<u16> {
+    // SAFETY: `classify_sse2` needs SSE2, and this is compiled only for
+    // targets that enable it for all code (the `cfg` above: x86-64 does
+    // by definition), so every CPU this binary runs on has it.
+    unsafe { classify_sse2(b) }
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[target_feature(enable = "sse2")]
+#[inline]
+fn classify_sse2(b: &[u8; 16]) -> Classes<u16> {
+    use std::arch::x86_64::{
+        _mm_and_si128 as and, _mm_cmpeq_epi8 as eq, _mm_cmpgt_epi8 as gt, _mm_loadu_si128,
+        _mm_movemask_epi8 as bits, _mm_or_si128 as or, _mm_set1_epi8 as splat,
+    };
+    #[allow(unsafe_code)]
+    // SAFETY: `b` is sixteen readable bytes, and `loadu` has no alignment
+    // requirement.
+    let x = unsafe { _mm_loadu_si128(b.as_ptr().cast()) };
+    // Signed compares: bytes >= 0x80 are negative, so in none of these ranges.
+    let lower = or(x, splat(0x20));
+    let alpha = and(gt(lower, splat(b'a' as i8 - 1)), gt(splat(b'z' as i8 + 1), lower));
+    let digit = and(gt(x, splat(b'0' as i8 - 1)), gt(splat(b'9' as i8 + 1), x));
+    let name = or(or(alpha, digit), eq(x, splat(b'_' as i8)));
+    Classes {
+        quote: bits(or(eq(x, splat(b'"' as i8)), eq(x, splat(b'\\' as i8)))) as u16,
+        name: bits(name) as u16,
+        newline: bits(eq(x, splat(b'\n' as i8))) as u16,
+    }
+}
+
+/// Classifies sixteen bytes a byte at a time (other architectures, and the
+/// tests' reference for the SSE2 version).
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+fn classify_chunk_scalar(b: &[u8; 16]) -> Classes<u16> {
+    let mut c = Classes::default();
+    for (i, &x) in b.iter().enumerate() {
+        let bit = |yes: bool| u16::from(yes) << i;
+        c.quote |= bit(x == b'"' || x == b'\\');
+        c.name |= bit(x.is_ascii_alphanumeric() || x == b'_');
+        c.newline |= bit(x == b'\n');
+    }
+    c
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline(always)]
+fn classify_chunk(b: &[u8; 16]) -> Classes<u16> {
+    classify_chunk_scalar(b)
+}
+
+/// The classes of the first 64 bytes of `bytes` (zero-padded past its end).
+#[inline(always)]
+fn classify64(bytes: &[u8]) -> Classes<u64> {
+    let mut padded = [0u8; 64];
+    let block: &[u8; 64] = match bytes.first_chunk::<64>() {
+        Some(b) => b,
+        None => {
+            padded[..bytes.len()].copy_from_slice(bytes);
+            &padded
+        }
+    };
+    let mut m = Classes::default();
+    for (i, chunk) in block.chunks_exact(16).enumerate() {
+        let c = classify_chunk(chunk.try_into().unwrap_or(&[0; 16]));
+        m.quote |= u64::from(c.quote) << (16 * i);
+        m.name |= u64::from(c.name) << (16 * i);
+        m.newline |= u64::from(c.newline) << (16 * i);
+    }
+    m
+}
+
+/// Classifies `rest` from its start up to the first newline. Returns the
+/// classes and the line length, or `None` if no newline is within
+/// [`WINDOW`] bytes.
+#[inline]
+fn classify(rest: &[u8]) -> Option<(Classes<u128>, usize)> {
+    let lo = classify64(rest);
+    let hi = if lo.newline == 0 { classify64(rest.get(64..)?) } else { Classes::default() };
+    let wide = |l: u64, h: u64| u128::from(l) | u128::from(h) << 64;
+    let newline = wide(lo.newline, hi.newline);
+    if newline == 0 {
+        return None;
+    }
+    let m = Classes { quote: wide(lo.quote, hi.quote), name: wide(lo.name, hi.name), newline };
+    let len = newline.trailing_zeros() as usize;
+    debug_assert!(len <= WINDOW);
+    Some((m, len))
+}
+
+/// First position at or after `from` whose bit is set in `mask`, if any.
+#[inline(always)]
+fn next(mask: u128, from: usize) -> Option<usize> {
+    let m = mask.checked_shr(from as u32)?;
+    (m != 0).then(|| from + m.trailing_zeros() as usize)
+}
+
+/// Splits the line at the start of `rest` if it is a plain sample line (see
+/// the module docs); `None` sends it to the general path.
+pub(super) fn split(rest: &[u8]) -> Option<Split> {
+    let (m, len) = classify(rest)?;
+    let line = &rest[..len];
+    // Bits of positions past the line.
+    let outside = !((1u128 << len) - 1);
+    let first = *line.first()?;
+    if first.is_ascii_digit() || m.name & 1 == 0 {
+        return None;
+    }
+    let name_end = next(!m.name | outside, 0)?;
+    let mut split = Split { len, name_end, pairs: [[0; 4]; MAX_PAIRS], n_pairs: 0, value_start: 0 };
+    split.value_start = match *line.get(name_end)? {
+        b' ' => name_end + 1,
+        b'{' => {
+            let close = labels(line, &m, outside, name_end + 1, &mut split)?;
+            if line.get(close) == Some(&b' ') {
+                close + 1
+            } else {
+                close
+            }
+        }
+        _ => return None,
+    };
+    // The value token runs to the end of the line: its parser refuses
+    // blanks, so a timestamp or a trailing blank goes to the general path.
+    (split.value_start < len).then_some(split)
+}
+
+/// The label pairs starting at `p` (right after `{`); returns the position
+/// after the closing `}`.
+#[inline(always)]
+fn labels(
+    line: &[u8],
+    m: &Classes<u128>,
+    outside: u128,
+    mut p: usize,
+    split: &mut Split,
+) -> Option<usize> {
+    let at = |i: usize| line.get(i).copied();
+    loop {
+        let first = at(p)?;
+        if first == b'}' {
+            return Some(p + 1);
+        }
+        if split.n_pairs == MAX_PAIRS || first.is_ascii_digit() || (m.name >> p) & 1 == 0 {
+            return None;
+        }
+        let e = next(!m.name | outside, p)?;
+        if at(e)? != b'=' || at(e + 1)? != b'"' {
+            return None;
+        }
+        let close = next(m.quote & !outside, e + 2)?;
+        if line[close] != b'"' {
+            return None;
+        }
+        // Every position is below 128 (`WINDOW`), so it fits a byte.
+        split.pairs[split.n_pairs] = [p as u8, e as u8, (e + 2) as u8, close as u8];
+        split.n_pairs += 1;
+        match at(close + 1)? {
+            b',' => p = close + 2,
+            b'}' => return Some(close + 2),
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Name, label pairs and value token.
+    type Parts = (String, Vec<(String, String)>, String);
+
+    fn s(line: &str) -> Option<Parts> {
+        let sp = split(line.as_bytes())?;
+        let t = &line[..sp.len];
+        let pairs = sp.pairs().map(|(a, b, c, d)| (t[a..b].to_owned(), t[c..d].to_owned()));
+        Some((t[..sp.name_end].to_owned(), pairs.collect(), t[sp.value_start..].to_owned()))
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn plain_lines_are_split() {
+        assert_eq!(s("up 1\n"), Some(("up".into(), vec![], "1".into())));
+        assert_eq!(s("a_b9 1e3\nnext"), Some(("a_b9".into(), vec![], "1e3".into())));
+        assert_eq!(
+            s("m{a=\"x\",b_2=\"y z{}=,\"} -Inf\n"),
+            Some(("m".into(), pairs(&[("a", "x"), ("b_2", "y z{}=,")]), "-Inf".into()))
+        );
+        assert_eq!(s("m{} 2\n"), Some(("m".into(), vec![], "2".into())));
+        assert_eq!(s("m{a=\"\",} 2\n"), Some(("m".into(), pairs(&[("a", "")]), "2".into())));
+        assert_eq!(s("m{a=\"1\"}2\n"), Some(("m".into(), pairs(&[("a", "1")]), "2".into())));
+        assert_eq!(s("m{a=\"é\"} 1\n"), Some(("m".into(), pairs(&[("a", "é")]), "1".into())));
+        // The value token is not read here: its parser refuses what is not a float.
+        assert_eq!(s("m x\n"), Some(("m".into(), vec![], "x".into())));
+        assert_eq!(s("m 1 123\n"), Some(("m".into(), vec![], "1 123".into())));
+        assert_eq!(s("m {a=\"b\"} 1\n"), Some(("m".into(), vec![], "{a=\"b\"} 1".into())));
+        assert_eq!(s("m\t1\n"), None);
+    }
+
+    #[test]
+    fn anything_else_goes_to_the_general_path() {
+        for line in [
+            "",
+            "\n",
+            " m 1\n",
+            "m 1",
+            "m\t1\n",
+            "m \n",
+            "m\n",
+            "1m 1\n",
+            "#m 1\n",
+            "m{ a=\"b\"} 1\n",
+            "m{a =\"b\"} 1\n",
+            "m{a= \"b\"} 1\n",
+            "m{a=\"b\" } 1\n",
+            "m{a=\"b\\\"\"} 1\n",
+            "m{a=\"b\"\n",
+            "m{a=\"b\n",
+            "m{1=\"b\"} 1\n",
+            "m{a:b=\"c\"} 1\n",
+            "m{\"a\"=\"b\"} 1\n",
+            "{\"m\"} 1\n",
+            "m{a=\"b\";c=\"d\"} 1\n",
+            "m{a=b} 1\n",
+            "m{a=\"b\"}\n",
+            "m{a=\"b\"} \n",
+            "m:x 1\n",
+            ":m 1\n",
+            "m\u{e9} 1\n",
+        ] {
+            assert_eq!(split(line.as_bytes()), None, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn window_and_pair_limits() {
+        let long_name = "m".repeat(WINDOW - 2);
+        assert!(s(&format!("{long_name} 1\n")).is_some());
+        assert!(s(&format!("{long_name}x 1\n")).is_none());
+        let labels: Vec<String> = (0..MAX_PAIRS).map(|i| format!("l{i}=\"v\"")).collect();
+        assert_eq!(s(&format!("m{{{}}} 1\n", labels.join(","))).map(|t| t.1.len()), Some(8));
+        let one_more = format!("m{{{},x=\"v\"}} 1\n", labels.join(","));
+        assert!(s(&one_more).is_none());
+    }
+
+    #[test]
+    fn sse2_and_scalar_classify_every_byte_alike() {
+        for b in 0..=255u8 {
+            for pos in 0..16 {
+                let mut chunk = [b'a'; 16];
+                chunk[pos] = b;
+                assert_eq!(classify_chunk(&chunk), classify_chunk_scalar(&chunk), "{b:#x}@{pos}");
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn chunks_classify_alike(chunk in prop::array::uniform16(any::<u8>())) {
+            prop_assert_eq!(classify_chunk(&chunk), classify_chunk_scalar(&chunk));
+        }
+
+        #[test]
+        fn splits_are_within_the_line(
+            body in prop::collection::vec(
+                prop::sample::select(b"ab_:{}=\",\\ \t\n19.".to_vec()), 0..160,
+            ),
+        ) {
+            if let Some(sp) = split(&body) {
+                prop_assert_eq!(body.get(sp.len), Some(&b'\n'));
+                prop_assert!(!body[..sp.len].contains(&b'\n'));
+                prop_assert!(sp.name_end < sp.value_start && sp.value_start < sp.len);
+                for (a, b, c, d) in sp.pairs() {
+                    prop_assert!(a < b && b + 2 == c && c <= d && d < sp.len);
+                    prop_assert_eq!(&body[b..c], b"=\"");
+                    prop_assert!(!body[c..d].contains(&b'"'));
+                }
+            }
+        }
+    }
+}
