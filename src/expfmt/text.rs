@@ -369,6 +369,7 @@ impl<'buf> Parser<'buf> {
     fn run(&mut self, buf: &'buf [u8]) -> Result<(), Error> {
         // One UTF-8 check for the whole body in the common case.
         let body_text = std::str::from_utf8(buf).ok();
+        let mut split = fast::Split::default();
         let mut pos = 0;
         loop {
             self.line = self.line.saturating_add(1);
@@ -376,12 +377,12 @@ impl<'buf> Parser<'buf> {
                 Some(r) if !r.is_empty() => r,
                 _ => return Ok(()),
             };
+            // A plain sample line takes the fast path, unless it turns out
+            // not to be one.
             if let (Some(text), false, true) = (body_text, self.slow_only, rest[0] != b'#') {
-                if let Some(split) = fast::split(rest) {
-                    if self.plain_sample(text, pos, &split) {
-                        pos += split.len + 1;
-                        continue;
-                    }
+                if fast::split(rest, &mut split).is_some() && self.plain_sample(text, pos, &split) {
+                    pos += split.len + 1;
+                    continue;
                 }
             }
             let (s, eof, next) = match memchr::memchr(b'\n', rest) {
@@ -414,24 +415,10 @@ impl<'buf> Parser<'buf> {
         let Some(name) = t.get(..split.name_end) else { return false };
         let (fam, part) = self.resolve(name);
         let typ = self.families[fam].typ;
-        let mut labels: SmallVec<[Label<'buf>; 4]> = SmallVec::new();
+        let mut labels = SmallVec::new();
         let mut special = f64::NAN;
-        for (a, b, c, d) in split.pairs() {
-            let (Some(name), Some(value)) = (t.get(a..b), t.get(c..d)) else { return false };
-            if name == "__name__" {
-                return false;
-            }
-            if special_label(typ, name.as_bytes()).is_some() {
-                match parse_go_float(value.as_bytes()) {
-                    Some(v) => special = v,
-                    None => return false,
-                }
-            } else {
-                if labels.iter().any(|l| l.name == name) {
-                    return false;
-                }
-                labels.push(Label { name: Cow::Borrowed(name), value: Cow::Borrowed(value) });
-            }
+        if !plain_pairs(t, split, typ, &mut labels, &mut special) {
+            return false;
         }
         let Some(v) = t.get(split.value_start..).and_then(|v| parse_go_float(v.as_bytes())) else {
             return false;
@@ -835,10 +822,17 @@ impl<'buf> Parser<'buf> {
             return idx;
         }
         let idx = family.metrics.len();
+        // Series of a family mostly have the same buckets (or quantiles):
+        // room for as many as the last one has, allocated once.
+        let room = match family.metrics.last().map(|m| &m.value) {
+            Some(Value::Summary { quantiles, .. }) => quantiles.len(),
+            Some(Value::Histogram { buckets, .. }) => buckets.len(),
+            _ => 0,
+        };
         let value = if family.typ == MetricType::Summary {
-            Value::Summary { count: 0, sum: 0.0, quantiles: Vec::new() }
+            Value::Summary { count: 0, sum: 0.0, quantiles: Vec::with_capacity(room) }
         } else {
-            empty_histogram()
+            Value::Histogram { count: 0, sum: 0.0, buckets: Vec::with_capacity(room) }
         };
         family.metrics.push(Metric { labels, value, timestamp_ms: None, raw_value: None });
         // Scanned while few (a push's histograms: no hashing, no map);
@@ -858,6 +852,38 @@ impl<'buf> Parser<'buf> {
         meta.last_series = Some(idx);
         idx
     }
+}
+
+/// The label pairs of a plain line `t` of a family of type `typ`, as
+/// [`fast::split`] found them, pushed onto `labels` (the `quantile` or `le`
+/// value of a summary or histogram read into `special` instead); `false` if
+/// the general path must read the line (a reserved or repeated name, a
+/// `quantile` or `le` that is not a float).
+fn plain_pairs<'buf>(
+    t: &'buf str,
+    split: &fast::Split,
+    typ: MetricType,
+    labels: &mut SmallVec<[Label<'buf>; 4]>,
+    special: &mut f64,
+) -> bool {
+    for (a, b, c, d) in split.pairs() {
+        let (Some(name), Some(value)) = (t.get(a..b), t.get(c..d)) else { return false };
+        if name == "__name__" {
+            return false;
+        }
+        if special_label(typ, name.as_bytes()).is_some() {
+            match parse_go_float(value.as_bytes()) {
+                Some(v) => *special = v,
+                None => return false,
+            }
+        } else {
+            if labels.iter().any(|l| l.name == name) {
+                return false;
+            }
+            labels.push(Label { name: Cow::Borrowed(name), value: Cow::Borrowed(value) });
+        }
+    }
+    true
 }
 
 /// For the `quantile` label of a summary or the `le` label of a histogram,
@@ -1028,7 +1054,10 @@ fn read_help<'buf>(l: &Line<'buf>, start: usize) -> Result<Cow<'buf, str>, Fail>
                 return Err(Fail::EOF);
             }
             return Ok(match owned {
-                None => String::from_utf8_lossy(&s[start..]),
+                None => match l.str(start, s.len()) {
+                    Some(text) => Cow::Borrowed(text),
+                    None => String::from_utf8_lossy(&s[start..]),
+                },
                 Some(mut buf) => {
                     buf.extend_from_slice(rest);
                     match String::from_utf8(buf) {

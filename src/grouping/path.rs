@@ -128,7 +128,7 @@ pub fn parse_push_path_with(
     let mut pairs = Vec::new();
     if labels.len() > 1 {
         let components: Vec<&[u8]> = labels[1..].split(|b| *b == b'/').collect();
-        if components.len() % 2 != 0 {
+        if !components.len().is_multiple_of(2) {
             return Err(Error::OddComponents { labels: labels.to_vec() });
         }
         for pair in components.chunks_exact(2) {

@@ -16,6 +16,8 @@
 //! errors exactly as Go does. So this module decides nothing about what is
 //! accepted: it can only be faster, and `tests` hold it to the general path.
 
+use std::ops::{BitAnd, BitOr, Not};
+
 /// Lines up to this many bytes (newline excluded) are split here.
 pub(super) const WINDOW: usize = 127;
 
@@ -23,7 +25,7 @@ pub(super) const WINDOW: usize = 127;
 pub(super) const MAX_PAIRS: usize = 8;
 
 /// Where the tokens of a plain sample line are (byte offsets in the line).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct Split {
     /// Length of the line, without its `\n`.
     pub len: usize,
@@ -134,48 +136,77 @@ fn classify64(bytes: &[u8]) -> Classes<u64> {
     m
 }
 
-/// Classifies `rest` from its start up to the first newline. Returns the
-/// classes and the line length, or `None` if no newline is within
-/// [`WINDOW`] bytes.
-#[inline]
-fn classify(rest: &[u8]) -> Option<(Classes<u128>, usize)> {
+/// A bitmask over the bytes of a line, one bit per byte: `u64` for lines
+/// of up to 63 bytes (most), `u128` for longer ones.
+trait Bits: Copy + Not<Output = Self> + BitAnd<Output = Self> + BitOr<Output = Self> {
+    /// The mask of positions `len` and beyond (`len` below the width).
+    fn past(len: usize) -> Self;
+    /// Whether bit `i` is set (`i` below the width).
+    fn has(self, i: usize) -> bool;
+    /// First set bit at or after `from` (below the width), if any.
+    fn next(self, from: usize) -> Option<usize>;
+}
+
+macro_rules! bits {
+    ($t:ty) => {
+        impl Bits for $t {
+            #[inline(always)]
+            fn past(len: usize) -> Self {
+                !0 << len
+            }
+            #[inline(always)]
+            fn has(self, i: usize) -> bool {
+                (self >> i) & 1 != 0
+            }
+            #[inline(always)]
+            fn next(self, from: usize) -> Option<usize> {
+                let m = self >> from;
+                (m != 0).then(|| from + m.trailing_zeros() as usize)
+            }
+        }
+    };
+}
+bits!(u64);
+bits!(u128);
+
+/// Splits the line at the start of `rest` into `out` if it is a plain sample
+/// line (see the module docs); `None` sends it to the general path. (`out`
+/// is filled in place, not returned: a returned `Split` is copied in words
+/// it was not written in, which stalls the load.)
+pub(super) fn split(rest: &[u8], out: &mut Split) -> Option<()> {
     let lo = classify64(rest);
-    let hi = if lo.newline == 0 { classify64(rest.get(64..)?) } else { Classes::default() };
+    if lo.newline != 0 {
+        return split_line(rest, lo, out);
+    }
+    let hi = classify64(rest.get(64..)?);
     let wide = |l: u64, h: u64| u128::from(l) | u128::from(h) << 64;
-    let newline = wide(lo.newline, hi.newline);
-    if newline == 0 {
-        return None;
-    }
-    let m = Classes { quote: wide(lo.quote, hi.quote), name: wide(lo.name, hi.name), newline };
-    let len = newline.trailing_zeros() as usize;
-    debug_assert!(len <= WINDOW);
-    Some((m, len))
+    let m = Classes {
+        quote: wide(lo.quote, hi.quote),
+        name: wide(lo.name, hi.name),
+        newline: wide(lo.newline, hi.newline),
+    };
+    split_line(rest, m, out)
 }
 
-/// First position at or after `from` whose bit is set in `mask`, if any.
+/// [`split`] with the classes of the line's bytes (and perhaps more).
 #[inline(always)]
-fn next(mask: u128, from: usize) -> Option<usize> {
-    let m = mask.checked_shr(from as u32)?;
-    (m != 0).then(|| from + m.trailing_zeros() as usize)
-}
-
-/// Splits the line at the start of `rest` if it is a plain sample line (see
-/// the module docs); `None` sends it to the general path.
-pub(super) fn split(rest: &[u8]) -> Option<Split> {
-    let (m, len) = classify(rest)?;
+fn split_line<T: Bits + Eq + Default>(rest: &[u8], m: Classes<T>, split: &mut Split) -> Option<()> {
+    let len = m.newline.next(0)?;
+    debug_assert!(len <= WINDOW);
     let line = &rest[..len];
-    // Bits of positions past the line.
-    let outside = !((1u128 << len) - 1);
+    let outside = T::past(len);
     let first = *line.first()?;
-    if first.is_ascii_digit() || m.name & 1 == 0 {
+    if first.is_ascii_digit() || !m.name.has(0) {
         return None;
     }
-    let name_end = next(!m.name | outside, 0)?;
-    let mut split = Split { len, name_end, pairs: [[0; 4]; MAX_PAIRS], n_pairs: 0, value_start: 0 };
+    let name_end = (!m.name | outside).next(0)?;
+    split.len = len;
+    split.name_end = name_end;
+    split.n_pairs = 0;
     split.value_start = match *line.get(name_end)? {
         b' ' => name_end + 1,
         b'{' => {
-            let close = labels(line, &m, outside, name_end + 1, &mut split)?;
+            let close = labels(line, &m, outside, name_end + 1, split)?;
             if line.get(close) == Some(&b' ') {
                 close + 1
             } else {
@@ -186,33 +217,35 @@ pub(super) fn split(rest: &[u8]) -> Option<Split> {
     };
     // The value token runs to the end of the line: its parser refuses
     // blanks, so a timestamp or a trailing blank goes to the general path.
-    (split.value_start < len).then_some(split)
+    (split.value_start < len).then_some(())
 }
 
 /// The label pairs starting at `p` (right after `{`); returns the position
 /// after the closing `}`.
 #[inline(always)]
-fn labels(
+fn labels<T: Bits>(
     line: &[u8],
-    m: &Classes<u128>,
-    outside: u128,
+    m: &Classes<T>,
+    outside: T,
     mut p: usize,
     split: &mut Split,
 ) -> Option<usize> {
     let at = |i: usize| line.get(i).copied();
     loop {
+        // `p`, and below `e + 2` and `close + 1`, are within the line, so
+        // below the width of `T`.
         let first = at(p)?;
         if first == b'}' {
             return Some(p + 1);
         }
-        if split.n_pairs == MAX_PAIRS || first.is_ascii_digit() || (m.name >> p) & 1 == 0 {
+        if split.n_pairs == MAX_PAIRS || first.is_ascii_digit() || !m.name.has(p) {
             return None;
         }
-        let e = next(!m.name | outside, p)?;
+        let e = (!m.name | outside).next(p)?;
         if at(e)? != b'=' || at(e + 1)? != b'"' {
             return None;
         }
-        let close = next(m.quote & !outside, e + 2)?;
+        let close = (m.quote & !outside).next(e + 2)?;
         if line[close] != b'"' {
             return None;
         }
@@ -236,8 +269,13 @@ mod tests {
     /// Name, label pairs and value token.
     type Parts = (String, Vec<(String, String)>, String);
 
+    fn split_of(rest: &[u8]) -> Option<Split> {
+        let mut out = Split::default();
+        split(rest, &mut out).map(|()| out)
+    }
+
     fn s(line: &str) -> Option<Parts> {
-        let sp = split(line.as_bytes())?;
+        let sp = split_of(line.as_bytes())?;
         let t = &line[..sp.len];
         let pairs = sp.pairs().map(|(a, b, c, d)| (t[a..b].to_owned(), t[c..d].to_owned()));
         Some((t[..sp.name_end].to_owned(), pairs.collect(), t[sp.value_start..].to_owned()))
@@ -297,7 +335,7 @@ mod tests {
             ":m 1\n",
             "m\u{e9} 1\n",
         ] {
-            assert_eq!(split(line.as_bytes()), None, "{line:?}");
+            assert_eq!(split_of(line.as_bytes()), None, "{line:?}");
         }
     }
 
@@ -335,7 +373,7 @@ mod tests {
                 prop::sample::select(b"ab_:{}=\",\\ \t\n19.".to_vec()), 0..160,
             ),
         ) {
-            if let Some(sp) = split(&body) {
+            if let Some(sp) = split_of(&body) {
                 prop_assert_eq!(body.get(sp.len), Some(&b'\n'));
                 prop_assert!(!body[..sp.len].contains(&b'\n'));
                 prop_assert!(sp.name_end < sp.value_start && sp.value_start < sp.len);
