@@ -40,11 +40,21 @@ pub(super) struct Split {
 }
 
 impl Split {
-    /// The label pairs as `(name, value)` byte ranges.
+    /// The label pairs as `(name, value)` byte ranges: name start and end,
+    /// value start and end.
     pub fn pairs(&self) -> impl Iterator<Item = (usize, usize, usize, usize)> + '_ {
-        self.pairs[..self.n_pairs]
-            .iter()
-            .map(|p| (usize::from(p[0]), usize::from(p[1]), usize::from(p[2]), usize::from(p[3])))
+        (0..self.n_pairs).map(|i| self.pair(i))
+    }
+
+    /// How many label pairs the line has.
+    pub fn pair_count(&self) -> usize {
+        self.n_pairs
+    }
+
+    /// Label pair `i` (below [`Split::pair_count`]) as in [`Split::pairs`].
+    pub fn pair(&self, i: usize) -> (usize, usize, usize, usize) {
+        let p = self.pairs[i];
+        (usize::from(p[0]), usize::from(p[1]), usize::from(p[2]), usize::from(p[3]))
     }
 }
 
