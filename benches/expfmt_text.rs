@@ -11,21 +11,20 @@
 //! line splitter below (`str::split`, `parse::<f64>`, no validation): the
 //! floor any straightforward parser would reach.
 //!
-//! Last results (2-core AMD EPYC VM, 2026-12-05, commit 0ab2fb2, mimalloc
+//! Last results (2-core AMD EPYC VM, 2026-12-05, commit 7aa9b54, mimalloc
 //! as the server, `cargo bench --bench expfmt_text -- --measurement-time 3
 //! --warm-up-time 1`):
 //!
 //! | body | bytes | pushgate | baseline_naive | speed-up |
 //! |---|---|---|---|---|
-//! | push_10 | 543 | 957 ns (541 MiB/s) | 1.58 µs (327 MiB/s) | 1.7x |
-//! | node_1k | 59,852 | 99.7 µs (573 MiB/s) | 155 µs (369 MiB/s) | 1.6x |
-//! | batch_100k | 6,236,611 | 13.7 ms (435 MiB/s) | 24.1 ms (247 MiB/s) | 1.8x |
+//! | push_10 | 543 | 773 ns (670 MiB/s) | 1.44 µs (360 MiB/s) | 1.9x |
+//! | node_1k | 59,852 | 75.3 µs (758 MiB/s) | 154 µs (371 MiB/s) | 2.0x |
+//! | batch_100k | 6,236,611 | 11.2 ms (529 MiB/s) | 19.6 ms (303 MiB/s) | 1.7x |
 //!
-//! The target is 1 GB/s; see the README's Performance section for
-//! the profile. (At 09b1cce, on a busier machine: 345, 343 and 298 MiB/s
-//! against a baseline of 234, 239 and 210 MiB/s; the same code measured
-//! 515, 521 and 418 MiB/s on 2026-12-05 before the eight-byte scans and
-//! the small-body family lookup.)
+//! The target is 1 GB/s (954 MiB/s): missed by ~20% on node_1k;
+//! see the README's Performance section. The same day before the fast path
+//! of plain lines (`text/fast.rs`), at 40795f3: 520-560 MiB/s on node_1k;
+//! at 0ab2fb2: 541, 573 and 435 MiB/s.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
