@@ -203,12 +203,18 @@ mod tests {
     const BODY: &str = "# HELP g A gauge.\n# TYPE g gauge\ng{stage=\"b\"} 1\ng{stage=\"a\"} 2\n\
         # TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n";
 
-    /// A shard after one general push of `BODY` to `key("i")`.
-    fn pushed() -> Shard {
-        let mut shard = Shard::new(Arc::default(), true);
-        let fams = text::parse(BODY.as_bytes()).expect("parses");
+    /// A shard (`checked` or not) after one general push of `body` to
+    /// `key("i")` at time 0.
+    fn stored(body: &str, checked: bool) -> Shard {
+        let mut shard = Shard::new(Arc::default(), checked);
+        let fams = text::parse(body.as_bytes()).expect("parses");
         shard.push(prepare(key("i"), true, fams, SystemTime::UNIX_EPOCH)).expect("accepted");
         shard
+    }
+
+    /// A shard after one general push of `BODY` to `key("i")`.
+    fn pushed() -> Shard {
+        stored(BODY, true)
     }
 
     /// The group as the JSON API and the scrape see it, values included.
@@ -434,9 +440,7 @@ mod tests {
         assert_eq!(shown(&shard), via_general_path(true, &help, 80));
         // Bit for bit: -0 is a change from 0 (the text is the same either way).
         let zero = "# TYPE z gauge\nz 0\n";
-        let mut shard = Shard::new(Arc::default(), true);
-        let fams = text::parse(zero.as_bytes()).expect("parses");
-        shard.push(prepare(key("i"), true, fams, SystemTime::UNIX_EPOCH)).expect("accepted");
+        let mut shard = stored(zero, true);
         let z0 = text_of(&shard, "z");
         assert!(refresh(&mut shard, true, "# TYPE z gauge\nz -0\n", 60));
         let z1 = &shard.group(&key("i")).expect("group").families["z"];
@@ -448,17 +452,11 @@ mod tests {
     fn an_unchecked_store_is_updated_in_place_as_the_general_path_would() {
         let body = "# HELP g New help.\n# TYPE g gauge\ng{stage=\"a\"} 20\ng{stage=\"b\"} 10\n\
             # TYPE h histogram\nh_bucket{le=\"1\"} 3\nh_bucket{le=\"+Inf\"} 4\nh_sum 9\nh_count 4\n";
-        let unchecked = || {
-            let mut shard = Shard::new(Arc::default(), false);
-            let fams = text::parse(BODY.as_bytes()).expect("parses");
-            shard.push(prepare(key("i"), true, fams, SystemTime::UNIX_EPOCH)).expect("accepted");
-            shard
-        };
-        let mut shard = unchecked();
+        let mut shard = stored(BODY, false);
         // Nothing is checked, so even a store marked inconsistent is updated.
         shard.index.mark_inconsistent();
         assert!(refresh(&mut shard, true, body, 60));
-        let mut general = unchecked();
+        let mut general = stored(BODY, false);
         let fams = text::parse(body.as_bytes()).expect("parses");
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(60);
         general.push(prepare(key("i"), true, fams, now)).expect("accepted");
@@ -471,9 +469,7 @@ mod tests {
         for i in 0..300 {
             body.push_str(&format!("m{{a=\"{}\",b=\"{}\"}} {i}\n", i % 7, i));
         }
-        let mut shard = Shard::new(Arc::default(), true);
-        let fams = text::parse(body.as_bytes()).expect("parses");
-        shard.push(prepare(key("i"), true, fams, SystemTime::UNIX_EPOCH)).expect("accepted");
+        let mut shard = stored(&body, true);
         let mut lines: Vec<&str> = body.lines().skip(1).collect();
         lines.reverse();
         let again = format!("# TYPE m gauge\n{}\n", lines.join("\n"));
