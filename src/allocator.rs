@@ -43,16 +43,6 @@ fn no_huge_pages() {
     }
 }
 
-/// Whether transparent huge pages are off for this process.
-#[cfg(target_os = "linux")]
-pub fn huge_pages_off() -> bool {
-    #[allow(unsafe_code)]
-    // SAFETY: `PR_GET_THP_DISABLE` takes integers only and reads a flag.
-    unsafe {
-        libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1
-    }
-}
-
 /// The purge delay in effect, in milliseconds.
 pub fn purge_delay_ms() -> std::ffi::c_long {
     #[allow(unsafe_code)]
@@ -73,6 +63,16 @@ mod tests {
         assert!(purge_delay_ms() > 0, "index {MI_OPTION_PURGE_DELAY} is not the purge delay");
         tune();
         assert_eq!(purge_delay_ms(), 0);
+    }
+
+    /// Whether transparent huge pages are off for this process.
+    #[cfg(target_os = "linux")]
+    fn huge_pages_off() -> bool {
+        #[allow(unsafe_code)]
+        // SAFETY: `PR_GET_THP_DISABLE` takes integers only and reads a flag.
+        unsafe {
+            libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1
+        }
     }
 
     #[cfg(target_os = "linux")]
