@@ -190,12 +190,11 @@ fn text(b: &[u8]) -> Cow<'_, str> {
 /// Count, sum and `(bound, value)` pairs of a summary or classic histogram.
 type Classic<T> = (u64, f64, Vec<(f64, T)>);
 
-/// A metric as read, before the family's type (which may come after its
-/// metrics) says which value counts.
+/// A metric as read, but for its labels (read straight into its `Metric`):
+/// every value it has, before its family's type says which one counts.
 struct Pending<'buf> {
     /// The whole `Metric` message, for problem messages.
     bytes: &'buf [u8],
-    labels: SmallVec<[Label<'buf>; 4]>,
     /// Some label needs the slow check: a name that is empty, not UTF-8 or
     /// `quantile`, or a value that is not UTF-8.
     odd_labels: bool,
@@ -211,18 +210,21 @@ struct Pending<'buf> {
 }
 
 fn parse_family(msg: &[u8], base: usize, names: NameValidation) -> Result<Family<'_>, Error> {
-    let mut it = Fields::new(msg, base, METRIC_FAMILY_GO);
-    let mut name: &[u8] = b"";
-    let mut help = None;
-    let mut typ = 0i32;
-    let mut pending = Vec::new();
-    while let Some(f) = it.next_field()? {
+    // The name and type the family ends up with (the last of each field
+    // wins), and how many metrics it has: a first look at its own fields
+    // only, so that each metric becomes a `Metric` as soon as it is read.
+    // (Encoders write name and type first, but protobuf lets them come
+    // anywhere.) A malformed field stops this look; the reading below then
+    // meets it and reports it where Go does.
+    let (mut name, mut help, mut typ, mut count) = (&b""[..], None, 0i32, 0usize);
+    let mut look = Fields::new(msg, base, METRIC_FAMILY_GO);
+    while let Ok(Some(f)) = look.next_field() {
         match (f.num, f.val) {
             (1, Val::Bytes(b)) => name = b,
             (2, Val::Bytes(b)) => help = Some(b),
             // Go reads the enum as an int32: the varint truncated.
             (3, Val::Varint(v)) => typ = v as u32 as i32,
-            (4, Val::Bytes(b)) => pending.push(parse_metric(b, it.abs(f.end - b.len()))?),
+            (4, Val::Bytes(_)) => count += 1,
             _ => {}
         }
     }
@@ -236,36 +238,29 @@ fn parse_family(msg: &[u8], base: usize, names: NameValidation) -> Result<Family
         _ => None,
     };
     let mut problems = Vec::new();
-    if known.is_none() && !pending.is_empty() {
+    if known.is_none() && count > 0 {
         problems.push(format!("metric family {} has unknown metric type {typ}", quote(name)));
     }
-    let metrics = pending
-        .into_iter()
-        .map(|mut p| {
-            if let Some(problem) = problem(name, known, &p, names) {
+    let mut metrics = Vec::with_capacity(count);
+    let mut it = Fields::new(msg, base, METRIC_FAMILY_GO);
+    while let Some(f) = it.next_field()? {
+        if let (4, Val::Bytes(b)) = (f.num, f.val) {
+            // The labels go straight into the stored metric (~200 bytes
+            // not copied); the rest is filled in once read.
+            metrics.push(Metric {
+                labels: SmallVec::new(),
+                value: Value::Simple(0.0),
+                timestamp_ms: None,
+                raw_value: None,
+            });
+            let Some(m) = metrics.last_mut() else { continue };
+            let p = parse_metric(b, it.abs(f.end - b.len()), &mut m.labels)?;
+            if let Some(problem) = problem(name, known, &p, &m.labels, names) {
                 problems.push(problem);
             }
-            let value = match known {
-                Some(MetricType::Counter) => Value::Simple(p.counter.unwrap_or(0.0)),
-                Some(MetricType::Gauge) => Value::Simple(p.gauge.unwrap_or(0.0)),
-                Some(MetricType::Untyped) | None => Value::Simple(p.untyped.unwrap_or(0.0)),
-                Some(MetricType::Summary) => {
-                    let (count, sum, quantiles) = p.summary.take().unwrap_or_default();
-                    Value::Summary { count, sum, quantiles }
-                }
-                Some(MetricType::Histogram | MetricType::GaugeHistogram) => {
-                    let (count, sum, buckets) = p.histogram.take().unwrap_or_default();
-                    Value::Histogram { count, sum, buckets }
-                }
-            };
-            Metric {
-                labels: p.labels,
-                value,
-                timestamp_ms: p.timestamp_ms,
-                raw_value: Some(p.raw_value),
-            }
-        })
-        .collect();
+            fill_metric(m, p, known);
+        }
+    }
     Ok(Family {
         name: text(name),
         help: help.map(text),
@@ -275,17 +270,56 @@ fn parse_family(msg: &[u8], base: usize, names: NameValidation) -> Result<Family
     })
 }
 
+/// Gives metric `m` the value of `p` its family's type (`known`) says
+/// counts, its timestamp and its value fields.
+#[inline(always)]
+fn fill_metric<'buf>(m: &mut Metric<'buf>, mut p: Pending<'buf>, known: Option<MetricType>) {
+    m.value = match known {
+        Some(MetricType::Counter) => Value::Simple(p.counter.unwrap_or(0.0)),
+        Some(MetricType::Gauge) => Value::Simple(p.gauge.unwrap_or(0.0)),
+        Some(MetricType::Untyped) | None => Value::Simple(p.untyped.unwrap_or(0.0)),
+        Some(MetricType::Summary) => {
+            let (count, sum, quantiles) = p.summary.take().unwrap_or_default();
+            Value::Summary { count, sum, quantiles }
+        }
+        Some(MetricType::Histogram | MetricType::GaugeHistogram) => {
+            let (count, sum, buckets) = p.histogram.take().unwrap_or_default();
+            Value::Histogram { count, sum, buckets }
+        }
+    };
+    m.timestamp_ms = p.timestamp_ms;
+    m.raw_value = Some(p.raw_value);
+}
+
 /// The last `double` field 1 of a `Gauge`/`Counter`/`Untyped` occurrence,
 /// else what earlier occurrences gave (protobuf merges them), else 0.
 fn merged_value(prev: Option<f64>, b: &[u8]) -> Option<f64> {
+    if let Some(v) = plain_value(b) {
+        return Some(v);
+    }
     let last = fields(b).filter(|f| f.num == 1).filter_map(|f| f.f64()).last();
     Some(last.or(prev).unwrap_or(0.0))
 }
 
-fn parse_metric(msg: &[u8], base: usize) -> Result<Pending<'_>, Error> {
+/// The value of a `Gauge`/`Counter`/`Untyped` message that is its value
+/// field alone (tag, eight bytes), as every encoder writes a plain value:
+/// valid as it is, and read without walking its fields.
+fn plain_value(b: &[u8]) -> Option<f64> {
+    match b {
+        [0x09, bits @ ..] => <[u8; 8]>::try_from(bits).ok().map(f64::from_le_bytes),
+        _ => None,
+    }
+}
+
+/// Reads `Metric` message `msg` (at `base` in the body); its labels are
+/// pushed onto `labels`.
+fn parse_metric<'buf>(
+    msg: &'buf [u8],
+    base: usize,
+    labels: &mut SmallVec<[Label<'buf>; 4]>,
+) -> Result<Pending<'buf>, Error> {
     let mut p = Pending {
         bytes: msg,
-        labels: SmallVec::new(),
         odd_labels: false,
         timestamp_ms: None,
         gauge: None,
@@ -326,18 +360,24 @@ fn parse_metric(msg: &[u8], base: usize) -> Result<Pending<'_>, Error> {
                     || name == b"quantile"
                     || matches!(name_text, Cow::Owned(_))
                     || matches!(value_text, Cow::Owned(_));
-                p.labels.push(Label { name: name_text, value: value_text });
+                labels.push(Label { name: name_text, value: value_text });
             }
             2 => {
-                validate(&GAUGE, b, at)?;
+                if plain_value(b).is_none() {
+                    validate(&GAUGE, b, at)?;
+                }
                 p.gauge = merged_value(p.gauge, b);
             }
             3 => {
-                validate(&COUNTER, b, at)?;
+                if plain_value(b).is_none() {
+                    validate(&COUNTER, b, at)?;
+                }
                 p.counter = merged_value(p.counter, b);
             }
             5 => {
-                validate(&UNTYPED, b, at)?;
+                if plain_value(b).is_none() {
+                    validate(&UNTYPED, b, at)?;
+                }
                 p.untyped = merged_value(p.untyped, b);
             }
             4 => {
@@ -403,6 +443,21 @@ fn parse_metric(msg: &[u8], base: usize) -> Result<Pending<'_>, Error> {
 
 /// A `LabelPair`: name and value (last occurrence wins, absent is empty).
 fn parse_label(msg: &[u8], base: usize) -> Result<(&[u8], &[u8]), Error> {
+    // As every encoder writes it: name (field 1), then value (field 2), each
+    // shorter than 128 bytes, and nothing else.
+    if let [0x0a, n @ 0..=0x7f, rest @ ..] = msg {
+        let (name, rest) = rest.split_at_checked(usize::from(*n)).unwrap_or_default();
+        if let [0x12, m @ 0..=0x7f, value @ ..] = rest {
+            if usize::from(*m) == value.len() {
+                return Ok((name, value));
+            }
+        }
+    }
+    label_fields(msg, base)
+}
+
+/// [`parse_label`] field by field: any encoding.
+fn label_fields(msg: &[u8], base: usize) -> Result<(&[u8], &[u8]), Error> {
     let mut it = Fields::new(msg, base, schema::LABEL_PAIR.go);
     let (mut name, mut value): (&[u8], &[u8]) = (b"", b"");
     while let Some(f) = it.next_field()? {
@@ -449,6 +504,7 @@ fn problem(
     name: &[u8],
     typ: Option<MetricType>,
     p: &Pending<'_>,
+    labels: &[Label<'_>],
     names: NameValidation,
 ) -> Option<String> {
     let head = || format!("collected metric {} {{ {}}}", quote(name), metric_text(p.bytes));
@@ -464,7 +520,6 @@ fn problem(
             return Some(format!("{} is not a {}", head(), t.as_proto_name()));
         }
     }
-    let labels = &p.labels;
     let duplicates = if labels.len() <= 8 {
         (1..labels.len()).any(|i| labels[..i].iter().any(|l| l.name == labels[i].name))
     } else {

@@ -287,6 +287,37 @@ cases! {
             negative_span:<offset:2 length:1 > negative_delta:-3 > 20:9 21 { } } is not a GAUGE\n  {a=\"1\"} 0.0\n";
 }
 
+// The shortcuts for what every encoder writes (name and type ahead of the
+// metrics, a label as its name then its value, a plain value alone in its
+// message) read as the same body read field by field.
+cases! {
+    name_after_metrics_names_the_problems: {
+            let metric = [label(b"a", b"1"), counter(1.0)].concat();
+            delimited(&[bytes(1, b"early"), bytes(4, &metric), bytes(1, b"late"), varint(3, 1)].concat())
+        }
+        => "late Gauge\n  ! collected metric \"late\" { label:<name:\"a\" value:\"1\" > counter:<value:1 > } \
+            is not a GAUGE\n  {a=\"1\"} 0.0\n";
+    label_value_before_name: family("g", None, Some(1),
+            &[[bytes(1, &[bytes(2, b"v"), bytes(1, b"k")].concat()), gauge(1.0)].concat()])
+        => "g Gauge\n  {k=\"v\"} 1.0\n";
+    label_name_repeated_last_wins: family("g", None, Some(1),
+            &[[bytes(1, &[bytes(1, b"x"), bytes(2, b"v"), bytes(1, b"k")].concat()), gauge(1.0)].concat()])
+        => "g Gauge\n  {k=\"v\"} 1.0\n";
+    label_with_unknown_field: family("g", None, Some(1),
+            &[[bytes(1, &[bytes(1, b"k"), bytes(2, b"v"), varint(3, 7)].concat()), gauge(1.0)].concat()])
+        => "g Gauge\n  {k=\"v\"} 1.0\n";
+    label_without_value: family("g", None, Some(1), &[[bytes(1, &bytes(1, b"k")), gauge(1.0)].concat()])
+        => "g Gauge\n  {k=\"\"} 1.0\n";
+    long_label_value: family("g", None, Some(1), &[[label(b"k", &[b'x'; 200]), gauge(1.0)].concat()])
+        => format!("g Gauge\n  {{k=\"{}\"}} 1.0\n", "x".repeat(200));
+    gauge_value_repeated_in_one_message: family("g", None, Some(1), &[bytes(2, &[double(1, 1.0), double(1, 2.0)].concat())])
+        => "g Gauge\n  {} 2.0\n";
+    gauge_with_unknown_field: family("g", None, Some(1), &[bytes(2, &[double(1, 1.0), varint(2, 5)].concat())])
+        => "g Gauge\n  {} 1.0\n";
+    counter_with_created_timestamp: family("c", None, Some(0), &[bytes(3, &[double(1, 4.0), bytes(3, &varint(1, 9))].concat())])
+        => "c Counter\n  {} 4.0\n";
+}
+
 #[test]
 fn many_labels_are_checked_for_duplicates() {
     let mut m: Vec<u8> = (0..20).flat_map(|i| label(format!("l{i:02}").as_bytes(), b"v")).collect();
@@ -506,6 +537,30 @@ proptest! {
                     let _ = native_buckets(m.raw_value.as_deref().unwrap_or_default());
                 }
             }
+        }
+    }
+
+    #[test]
+    fn label_shortcut_reads_as_fields(msg in prop::collection::vec(any::<u8>(), 0..40)) {
+        prop_assert_eq!(parse_label(&msg, 0), label_fields(&msg, 0));
+    }
+
+    #[test]
+    fn encoded_labels_read_as_written(
+        name in prop::collection::vec(any::<u8>(), 0..200),
+        value in prop::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let msg = [bytes(1, &name), bytes(2, &value)].concat();
+        prop_assert_eq!(parse_label(&msg, 0), Ok((&name[..], &value[..])));
+        prop_assert_eq!(label_fields(&msg, 0), Ok((&name[..], &value[..])));
+    }
+
+    #[test]
+    fn plain_values_read_as_fields(b in prop::collection::vec(any::<u8>(), 0..20)) {
+        if let Some(v) = plain_value(&b) {
+            prop_assert!(schema::validate(&schema::GAUGE, &b, 0).is_ok());
+            let last = wire::fields(&b).filter(|f| f.num == 1).filter_map(|f| f.f64()).last();
+            prop_assert_eq!(Some(v.to_bits()), last.map(f64::to_bits));
         }
     }
 
