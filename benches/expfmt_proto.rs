@@ -9,25 +9,26 @@
 //! bytes (smaller than the text body for the same series).
 //!
 //! Last results (2-core AMD EPYC VM, 2026-12-05, mimalloc as the server,
-//! `cargo bench --bench expfmt_proto -- --measurement-time 3 --warm-up-time 1`),
-//! before (2825608) and after the decoder read each metric straight into
-//! its `Metric` (same run, same allocator):
+//! `cargo bench --bench expfmt_proto -- --measurement-time 3 --warm-up-time 1`;
+//! each step measured against the one before in the same run):
 //!
-//! | body | bytes | before | after | throughput after |
-//! |---|---|---|---|---|
-//! | push_10 | 439 | 1.61 µs | 1.20 µs | 350 MiB/s |
-//! | node_1k | 29,488 | 111.9 µs | 88.0 µs | 319 MiB/s |
-//! | batch_100k | 3,000,395 | 13.7 ms | 9.57 ms | 299 MiB/s |
+//! | body | bytes | 2825608 | e86c86a | now | throughput now |
+//! |---|---|---|---|---|---|
+//! | push_10 | 439 | 1.61 µs | 1.20 µs | 1.20 µs | 350 MiB/s |
+//! | node_1k | 29,488 | 111.9 µs | 88.0 µs (94.2 in the second run) | 76.0 µs | 370 MiB/s |
+//! | batch_100k | 3,000,395 | 13.7 ms | 9.57 ms (10.24) | 8.43 ms | 340 MiB/s |
 //!
-//! Per series, node_1k now parses 1.2x slower than the same families as
-//! text (75 µs). What changed: the family's name and type are looked up
-//! first, so each metric becomes a `Metric` as it is read (labels pushed
-//! into it in place) instead of a large intermediate struct copied three
-//! times; a label written as name-then-value and a plain value alone in its
-//! message are read without the field-by-field walk. Profile after: the
-//! field walk (`wire::Fields::next_field`, `varint`) about a third, then
-//! `parse` itself, memmove of the `Metric` pushes, lossy UTF-8 checks.
-//! (At e84455a, with the system allocator: 125, 127 and 54 MiB/s.)
+//! Per series, node_1k now parses about as fast as the same families as
+//! text (75 µs). e86c86a: the family's name and type are looked up first,
+//! so each metric becomes a `Metric` as it is read (labels pushed into it
+//! in place) instead of a large intermediate struct copied four times; a
+//! label written as name-then-value and a plain value alone in its message
+//! skip the field-by-field walk. Now: a classic histogram written in field
+//! order is read and shown valid in one pass, not a schema check and a walk
+//! per bucket. Profile: the field walk (`wire::Fields::next_field`,
+//! `varint`) about a third, then `parse` itself, memmove of the `Metric`
+//! pushes, lossy UTF-8 checks of names and label values. (At e84455a, with
+//! the system allocator: 125, 127 and 54 MiB/s.)
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;

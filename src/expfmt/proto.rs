@@ -53,7 +53,7 @@ pub(crate) mod tests;
 pub use native::{native_buckets, NativeCount, NativeHistogram};
 
 use schema::{validate, COUNTER, GAUGE, HISTOGRAM, METRIC, METRIC_FAMILY_GO, SUMMARY, UNTYPED};
-use wire::{fields, Fields, Val};
+use wire::{fields, varint, Fields, Val};
 
 /// Why a protobuf body was rejected: one message of the Go libraries each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -311,6 +311,76 @@ fn plain_value(b: &[u8]) -> Option<f64> {
     }
 }
 
+/// Reads the classic parts of `Histogram` message `b` (already validated)
+/// into `h`, field by field: count and sum (the last of each wins) and
+/// buckets (appended).
+fn histogram_fields(b: &[u8], h: &mut Classic<u64>) {
+    for f in fields(b) {
+        match (f.num, f.val) {
+            (1, Val::Varint(v)) => h.0 = v,
+            (2, Val::Fixed64(bits)) => h.1 = f64::from_bits(bits),
+            (3, Val::Bytes(bucket)) => {
+                let (mut upper, mut count) = (0.0, 0);
+                for f in fields(bucket) {
+                    match (f.num, f.val) {
+                        (1, Val::Varint(v)) => count = v,
+                        (2, Val::Fixed64(bits)) => upper = f64::from_bits(bits),
+                        _ => {}
+                    }
+                }
+                h.2.push((upper, count));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Reads a classic `Histogram` message written as every encoder writes
+/// one (count, sum, then buckets of a count and an upper bound each, in
+/// field order, nothing else) into `h`, as [`parse_metric`]'s field walk
+/// would, in one pass that also shows it valid. `false`, with `h` as it
+/// was, for anything else (native or float parts, exemplars, other orders,
+/// malformed fields): the walk and the schema check then read it.
+fn plain_histogram(b: &[u8], h: &mut Classic<u64>) -> bool {
+    let before = (h.0, h.1, h.2.len());
+    let read = |h: &mut Classic<u64>| -> Option<()> {
+        let mut rest = b;
+        while let [tag, tail @ ..] = rest {
+            rest = match tag {
+                0x08 => {
+                    let (v, n) = varint(tail)?;
+                    h.0 = v;
+                    tail.get(n..)?
+                }
+                0x11 => {
+                    let (bits, tail) = tail.split_first_chunk::<8>()?;
+                    h.1 = f64::from_le_bytes(*bits);
+                    tail
+                }
+                0x1a => {
+                    let (len, n) = varint(tail)?;
+                    let (bucket, tail) =
+                        tail.get(n..)?.split_at_checked(usize::try_from(len).ok()?)?;
+                    let [0x08, bucket @ ..] = bucket else { return None };
+                    let (count, n) = varint(bucket)?;
+                    let [0x11, upper @ ..] = bucket.get(n..)? else { return None };
+                    let upper = <[u8; 8]>::try_from(upper).ok()?;
+                    h.2.push((f64::from_le_bytes(upper), count));
+                    tail
+                }
+                _ => return None,
+            };
+        }
+        Some(())
+    };
+    if read(h).is_some() {
+        return true;
+    }
+    (h.0, h.1) = (before.0, before.1);
+    h.2.truncate(before.2);
+    false
+}
+
 /// Reads `Metric` message `msg` (at `base` in the body); its labels are
 /// pushed onto `labels`.
 fn parse_metric<'buf>(
@@ -403,26 +473,12 @@ fn parse_metric<'buf>(
                 }
             }
             7 => {
-                validate(&HISTOGRAM, b, at)?;
                 let h = p.histogram.get_or_insert_with(Default::default);
-                for f in fields(b) {
-                    match (f.num, f.val) {
-                        (1, Val::Varint(v)) => h.0 = v,
-                        (2, Val::Fixed64(bits)) => h.1 = f64::from_bits(bits),
-                        (3, Val::Bytes(bucket)) => {
-                            let (mut upper, mut count) = (0.0, 0);
-                            for f in fields(bucket) {
-                                match (f.num, f.val) {
-                                    (1, Val::Varint(v)) => count = v,
-                                    (2, Val::Fixed64(bits)) => upper = f64::from_bits(bits),
-                                    _ => {}
-                                }
-                            }
-                            h.2.push((upper, count));
-                        }
-                        _ => {}
-                    }
+                if plain_histogram(b, h) {
+                    continue;
                 }
+                validate(&HISTOGRAM, b, at)?;
+                histogram_fields(b, h);
             }
             _ => {}
         }

@@ -318,6 +318,25 @@ cases! {
         => "c Counter\n  {} 4.0\n";
 }
 
+/// `plain_histogram` on `b` against the schema check and the field walk,
+/// both starting from a histogram already merged from an earlier message.
+fn histogram_alike(b: &[u8]) -> Result<(), TestCaseError> {
+    let start = || (7u64, 1.5f64, vec![(0.5f64, 3u64)]);
+    let mut fast = start();
+    let bits = |h: &Classic<u64>| {
+        (h.0, h.1.to_bits(), h.2.iter().map(|(u, c)| (u.to_bits(), *c)).collect::<Vec<_>>())
+    };
+    if plain_histogram(b, &mut fast) {
+        prop_assert!(schema::validate(&schema::HISTOGRAM, b, 0).is_ok(), "{:?}", b);
+        let mut walked = start();
+        histogram_fields(b, &mut walked);
+        prop_assert_eq!(bits(&fast), bits(&walked));
+    } else {
+        prop_assert_eq!(bits(&fast), bits(&start()), "left as it was");
+    }
+    Ok(())
+}
+
 #[test]
 fn many_labels_are_checked_for_duplicates() {
     let mut m: Vec<u8> = (0..20).flat_map(|i| label(format!("l{i:02}").as_bytes(), b"v")).collect();
@@ -564,6 +583,32 @@ proptest! {
         }
     }
 
+    #[test]
+    fn histogram_shortcut_reads_as_fields(
+        b in prop::collection::vec(prop::sample::select(vec![0x08, 0x11, 0x1a, 0x0a, 0x00, 0x01, 0x02, 0x09, 0x80, 0xff]), 0..40),
+    ) {
+        histogram_alike(&b)?;
+    }
+
+    #[test]
+    fn encoded_histograms_take_the_shortcut(
+        count in any::<u64>(),
+        sum in any::<f64>(),
+        buckets in prop::collection::vec((any::<f64>(), any::<u64>()), 0..6),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let b = histogram(count, sum, &buckets);
+        // `histogram` wraps the message as field 7 of a metric.
+        let msg = wire::fields(&b).next().and_then(|f| f.bytes()).expect("field 7").to_vec();
+        let mut h = (0, 0.0, Vec::new());
+        prop_assert!(plain_histogram(&msg, &mut h));
+        prop_assert_eq!(h.0, count);
+        prop_assert_eq!(h.1.to_bits(), sum.to_bits());
+        let bits = |v: &[(f64, u64)]| v.iter().map(|(u, c)| (u.to_bits(), *c)).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&h.2), bits(&buckets));
+        // Cut short anywhere, it reads (or is left to the walk) as the walk reads it.
+        histogram_alike(&msg[..cut.index(msg.len() + 1)])?;
+    }
     /// Whatever is accepted never holds more metrics or labels than the body
     /// has bytes: no allocation is sized by a length read from the input.
     #[test]
