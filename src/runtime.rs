@@ -873,7 +873,12 @@ async fn expiry_loop(core: Rc<Core>) {
     let shutdown = core.shared.shutdown.clone();
     loop {
         monoio::select! {
-            _ = monoio::time::sleep(Duration::from_millis(250)) => core.expire_here().await,
+            _ = monoio::time::sleep(Duration::from_millis(250)) => {
+                core.expire_here().await;
+                // Memory a burst of pushes left free goes back to the OS
+                // once the purge delay has passed, even if the core is idle.
+                crate::allocator::collect();
+            }
             _ = shutdown.wait() => return,
         }
     }

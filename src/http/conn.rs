@@ -111,7 +111,11 @@ async fn serve_requests(stream: &mut Stream, core: &Core) {
                     let (res, written) = stream.write_all(out).await;
                     out = written;
                     out.clear();
-                    if res.is_err() || !write_body(stream, response).await {
+                    let sent = res.is_ok() && write_body(stream, response).await;
+                    // Its buffers are gone: give their memory back now
+                    // rather than keep it for pushes that need far less.
+                    crate::allocator::release();
+                    if !sent {
                         return;
                     }
                 } else {
