@@ -362,6 +362,12 @@ pub struct StoredFamily {
     /// every escaping scheme writes; otherwise it is written with
     /// [`Escaping::Underscores`], the default.
     legacy_names: AtomicU8,
+    /// For each series of the last push applied in place, in pushed order,
+    /// the index of the stored series it set, when that is not simply
+    /// `0, 1, 2, …` (a pusher whose order is not the scrape order): where
+    /// the next push, in the same order, finds each series at the first
+    /// look. See `store::refresh`.
+    pub push_order: Option<Box<[u32]>>,
 }
 
 /// [`StoredFamily::legacy_names`] not yet worked out.
@@ -392,7 +398,16 @@ impl StoredFamily {
     ) -> StoredFamily {
         series.sort_by(StoredSeries::go_cmp);
         let legacy_names = AtomicU8::new(LEGACY_UNKNOWN);
-        StoredFamily { name, help, typ, series, pushed_at, rendered: OnceLock::new(), legacy_names }
+        StoredFamily {
+            name,
+            help,
+            typ,
+            series,
+            pushed_at,
+            rendered: OnceLock::new(),
+            legacy_names,
+            push_order: None,
+        }
     }
 
     /// Marks the family as pushed again at `at` after its values were set in

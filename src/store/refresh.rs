@@ -41,9 +41,9 @@ use crate::expfmt::{Family, Value};
 use crate::grouping::GroupingKey;
 
 /// The index of the stored series whose packed labels are `packed` (the
-/// packed form of `pairs`): `hint` first (a pusher usually sends series in
-/// the same order), then a scan of small families, else a binary search of
-/// the series, which are sorted by [`StoredSeries::go_cmp`].
+/// packed form of `pairs`): `hint` first (where the series pushed at the
+/// same place last time was), then a scan of small families, else a binary
+/// search of the series, which are sorted by [`StoredSeries::go_cmp`].
 fn find(
     series: &[StoredSeries],
     pairs: &[(&str, &str)],
@@ -93,7 +93,11 @@ fn match_series(
         stored_pairs(&m.labels, key, &mut pairs);
         packed.clear();
         Labels::pack_sorted_into(pairs.iter().copied(), packed);
-        let Some(at) = find(&old.series, &pairs, packed.as_bytes(), i) else { return false };
+        // A pusher sends its series in the same order every time: where
+        // the last push's series `i` was, or (no order kept: the scrape
+        // order) series `i`.
+        let hint = old.push_order.as_ref().and_then(|o| o.get(i)).map_or(i, |&at| at as usize);
+        let Some(at) = find(&old.series, &pairs, packed.as_bytes(), hint) else { return false };
         if std::mem::replace(&mut seen[at], true) {
             // Pushed twice: the general path reports the duplicate.
             return false;
@@ -101,6 +105,18 @@ fn match_series(
         to.push(at as u32);
     }
     true
+}
+
+/// Keeps `order` (the stored series each pushed metric set, in pushed
+/// order) as the family's [`StoredFamily::push_order`], unless it is the
+/// scrape order, which needs nothing kept.
+fn keep_order(fam: &mut StoredFamily, order: &[u32]) {
+    let in_scrape_order = order.iter().enumerate().all(|(i, &at)| at as usize == i);
+    if in_scrape_order {
+        fam.push_order = None;
+    } else if fam.push_order.as_deref() != Some(order) {
+        fam.push_order = Some(order.into());
+    }
 }
 
 /// The family `name`, which was checked to be present and not shared.
@@ -161,14 +177,17 @@ impl Shard {
                 return false;
             }
         }
-        let mut plan = plan.into_iter();
+        let mut rest = plan.as_slice();
         for f in families.iter_mut() {
             let fam = own(&mut group.families, &f.name);
+            let (order, after) = rest.split_at(f.metrics.len());
+            rest = after;
             let mut changed = false;
-            for (m, at) in f.metrics.iter_mut().zip(plan.by_ref()) {
+            for (m, &at) in f.metrics.iter_mut().zip(order) {
                 let value = std::mem::replace(&mut m.value, Value::Simple(0.0));
                 changed |= fam.series[at as usize].set_value(value, m.raw_value.as_deref());
             }
+            keep_order(fam, order);
             if fam.help.as_deref() != f.help.as_deref() {
                 fam.help = f.help.as_deref().map(Arc::from);
                 changed = true;
@@ -270,6 +289,63 @@ mod tests {
         let got = shown(&shard);
         assert!(got.contains("h_sum{instance=\"i\",job=\"job1\"} 9"), "{got}");
         assert!(got.contains("g{instance=\"i\",job=\"job1\",stage=\"b\"} 6"), "{got}");
+    }
+
+    /// The stored order of family `name` of the group, if one is kept.
+    fn push_order(shard: &Shard, name: &str) -> Option<Vec<u32>> {
+        let g = shard.group(&key("i")).expect("group");
+        g.families[name].push_order.as_deref().map(<[u32]>::to_vec)
+    }
+
+    #[test]
+    fn a_push_order_other_than_the_scrape_order_is_kept_for_the_next_push() {
+        let mut shard = pushed();
+        assert_eq!(push_order(&shard, "g"), None, "a general push keeps none");
+        // BODY pushes stage b, then a; they are stored (and scraped) a, b.
+        assert!(refresh(&mut shard, true, BODY, 1));
+        assert_eq!(push_order(&shard, "g"), Some(vec![1, 0]));
+        assert_eq!(push_order(&shard, "h"), None, "one series: the scrape order");
+        // The same order again finds each series where the order says.
+        let again = BODY.replace("} 1\n", "} 7\n");
+        assert!(refresh(&mut shard, true, &again, 2));
+        assert_eq!(shown(&shard), via_general_path(true, &again, 2));
+        assert_eq!(push_order(&shard, "g"), Some(vec![1, 0]));
+        // Another order: the kept one misses, every series is still found,
+        // and the order kept becomes none (this one is the scrape order).
+        let sorted = "# HELP g A gauge.\n# TYPE g gauge\ng{stage=\"a\"} 3\ng{stage=\"b\"} 4\n\
+            # TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n";
+        assert!(refresh(&mut shard, true, sorted, 3));
+        assert_eq!(shown(&shard), via_general_path(true, sorted, 3));
+        assert_eq!(push_order(&shard, "g"), None);
+    }
+
+    #[test]
+    fn large_families_pushed_in_any_order_are_found() {
+        // More series than the linear scan takes: the binary search, then
+        // the kept order.
+        let body = |order: &[usize], v: u32| {
+            let mut b = String::from("# TYPE g gauge\n");
+            for &i in order {
+                b.push_str(&format!("g{{s=\"{i}\"}} {}\n", v + i as u32));
+            }
+            b
+        };
+        let reversed: Vec<usize> = (0..40).rev().collect();
+        let shuffled: Vec<usize> = (0..40).map(|i| (i * 17) % 40).collect();
+        let mut shard = stored(&body(&reversed, 0), true);
+        let general = |b: &str, at: u64| {
+            let mut shard = stored(&body(&reversed, 0), true);
+            let fams = text::parse(b.as_bytes()).expect("parses");
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(at);
+            shard.push(prepare(key("i"), true, fams, now)).expect("accepted");
+            shown(&shard)
+        };
+        for (at, order) in [(1, &reversed), (2, &reversed), (3, &shuffled), (4, &shuffled)] {
+            let b = body(order, at as u32 * 100);
+            assert!(refresh(&mut shard, true, &b, at));
+            assert_eq!(shown(&shard), general(&b, at), "push {at}");
+            assert!(push_order(&shard, "g").is_some());
+        }
     }
 
     #[test]
