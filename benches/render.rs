@@ -8,6 +8,11 @@
 //!   script's ~1 KB body, through the general path (sanitised copy, index).
 //! - `shard_push/refresh_load_body_1000_groups`: that body pushed again to
 //!   groups that hold the same families: parse, then values set in place.
+//! - `shard_push/refresh_node_1k_100_groups` (and `_proto_`): the text
+//!   parse bench's node_1k body (1,000 series; label sets vary within a
+//!   family, so the pushed order is not the scrape order) pushed again to
+//!   one of 100 groups that hold it, as text and as delimited protobuf:
+//!   parse, then values set in place.
 //! - `shard_push/post_1000_families`: a group of 1000 families (2000
 //!   series) POSTed again through the general path (parse included).
 //! - `render/render_100k`: merge and render 1000 groups × 100 series
@@ -34,6 +39,8 @@
 //! | shard_push/put_1000_groups | 1.59 µs | 629k pushes/s |
 //! | shard_push/put_load_body_1000_groups | 3.1-3.4 µs (5.19 µs the same day at 0ec9d8c) | 300k pushes/s |
 //! | shard_push/refresh_load_body_1000_groups | 2.39 µs (about 1.5 µs of it the parse) | 418k pushes/s |
+//! | shard_push/refresh_node_1k_100_groups (2026-12-05; 146-155 µs at 2825608, the same bench run from a worktree) | 117-124 µs | ~8.3k pushes/s, 8M series/s |
+//! | shard_push/refresh_node_1k_proto_100_groups (likewise; 190-201 µs at 2825608) | 112-119 µs | ~8.7k pushes/s |
 //! | shard_push/post_1000_families (a7390f6, with a CI run on the machine) | 1.14 ms | ~1.8M series/s |
 //! | render/render_100k (5.1 MB) | 22.6 ms (5.2 ms at 0ab2fb2) | 215 MiB/s (930 MiB/s) |
 //! | render/series_text_100k (2026-12-05, after the plain-decimal float shortcut; 11.4 ms just before it, 10.4 ms at 0ab2fb2 on a quieter machine) | 9.88 ms | 99 ns per series |
@@ -51,7 +58,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use pushgate::expfmt::text;
+use pushgate::expfmt::{proto, text};
 use pushgate::grouping::GroupingKey;
 use pushgate::render::{merge, render_text};
 use pushgate::store::group::render_series;
@@ -122,6 +129,40 @@ fn shard_push(c: &mut Criterion) {
             let fams = text::parse(big.as_bytes()).expect("large body parses");
             let p = prepare(big_key.clone(), false, fams, SystemTime::now());
             shard.push(p).expect("consistent push")
+        })
+    });
+    // A node_exporter-sized group (the parse benches' node_1k body: 1,000
+    // series, label sets that vary within a family) pushed again, as text
+    // and as delimited protobuf, to groups that hold it.
+    let node = data::text_body(1000, 42);
+    let node_pb = data::proto_body(&node);
+    let node_key = |format: &str, j: u64| {
+        GroupingKey::new("node", [("instance".to_owned(), format!("{format}{}", j % 100))])
+    };
+    for j in 0..100 {
+        for (format, fams) in [
+            ("text", text::parse(&node).expect("node body parses")),
+            ("proto", proto::parse(&node_pb).expect("node body parses")),
+        ] {
+            shard.push(prepare(node_key(format, j), true, fams, SystemTime::now())).expect("push");
+        }
+    }
+    g.bench_function("refresh_node_1k_100_groups", |b| {
+        b.iter(|| {
+            i += 1;
+            let mut fams = text::parse(&node).expect("node body parses");
+            let applied =
+                shard.refresh(&node_key("text", i), true, &mut fams, SystemTime::now(), None);
+            assert!(applied, "every group exists with the same families");
+        })
+    });
+    g.bench_function("refresh_node_1k_proto_100_groups", |b| {
+        b.iter(|| {
+            i += 1;
+            let mut fams = proto::parse(&node_pb).expect("node body parses");
+            let applied =
+                shard.refresh(&node_key("proto", i), true, &mut fams, SystemTime::now(), None);
+            assert!(applied, "every group exists with the same families");
         })
     });
     g.bench_function("refresh_load_body_1000_groups", |b| {
