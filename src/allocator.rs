@@ -15,7 +15,7 @@
 //! with the delay (wrk, 100 groups re-pushed), and protobuf likewise
 //! (~180 → ~165 µs). Pushes of 1 KB and the RSS at 1M series, read right
 //! after the scrapes, did not move.
-
+//!
 //! Transparent huge pages are turned off for the process. mimalloc asks for
 //! them on its arenas, so memory is faulted in and zeroed 2 MiB at a time and
 //! a partly used huge page is resident whole. With 1M series stored

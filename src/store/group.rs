@@ -367,7 +367,7 @@ pub struct StoredFamily {
     /// `0, 1, 2, …` (a pusher whose order is not the scrape order): where
     /// the next push, in the same order, finds each series at the first
     /// look. See `store::refresh`.
-    pub push_order: Option<Box<[u32]>>,
+    pub(crate) push_order: Option<Box<[u32]>>,
 }
 
 /// [`StoredFamily::legacy_names`] not yet worked out.

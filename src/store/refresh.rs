@@ -180,7 +180,9 @@ impl Shard {
         let mut rest = plan.as_slice();
         for f in families.iter_mut() {
             let fam = own(&mut group.families, &f.name);
-            let (order, after) = rest.split_at(f.metrics.len());
+            let (order, after) = rest
+                .split_at_checked(f.metrics.len())
+                .expect("INVARIANT: the plan has an entry per pushed metric");
             rest = after;
             let mut changed = false;
             for (m, &at) in f.metrics.iter_mut().zip(order) {
