@@ -17,7 +17,9 @@ use smallvec::SmallVec;
 use crate::expfmt::{Family, Label, MetricType, Value};
 use crate::gofmt::{go_float_string, quote};
 use crate::grouping::GroupingKey;
-use crate::store::group::{Labels, StoredFamily, StoredSeries, PUSH_FAILURE_TIME, PUSH_TIME};
+use crate::store::group::{
+    by_name, Labels, StoredFamily, StoredSeries, PUSH_FAILURE_TIME, PUSH_TIME,
+};
 
 /// A push ready to be applied by the shard that owns its group.
 #[derive(Debug)]
@@ -153,7 +155,7 @@ pub fn stored_pairs<'a>(
     if !out.iter().any(|(n, _)| *n == "instance") {
         out.push(("instance", ""));
     }
-    out.sort_by(|a, b| a.0.cmp(b.0));
+    out.sort_by(|a, b| by_name(a.0, b.0));
 }
 
 /// Families up to which a repeated name is looked for by a scan.
