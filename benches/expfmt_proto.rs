@@ -18,6 +18,10 @@
 //! | node_1k | 29,488 | 111.9 µs | 88.0 µs (94.2 in the second run) | 76.0 µs | 370 MiB/s |
 //! | batch_100k | 3,000,395 | 13.7 ms | 9.57 ms (10.24) | 8.43 ms | 340 MiB/s |
 //!
+//! Then a field with a one-byte tag and a one-byte length (labels, values,
+//! buckets: most fields) read without the general decoder: 1.20 → 1.12 µs,
+//! 71.5 → 69.2 µs, 8.68 → 7.48 ms (same run; 405 MiB/s on node_1k).
+//!
 //! Per series, node_1k now parses about as fast as the same families as
 //! text (75 µs). e86c86a: the family's name and type are looked up first,
 //! so each metric becomes a `Metric` as it is read (labels pushed into it

@@ -150,6 +150,23 @@ impl<'a> Fields<'a> {
     #[inline]
     pub fn next_field(&mut self) -> Result<Option<Field<'a>>, Error> {
         let start = self.pos;
+        // Most fields: a one-byte tag of a length-delimited field with a
+        // one-byte length (labels, values, buckets), read here; any other
+        // field (and the end of the message) by `next_field_any`.
+        if let [tag @ 0x08..=0x7f, len @ 0..=0x7f, rest @ ..] = &self.buf[start..] {
+            let (tag, len) = (u64::from(*tag), usize::from(*len));
+            if tag & 7 == 2 && len <= rest.len() {
+                self.pos = start + 2 + len;
+                let val = Val::Bytes(&rest[..len]);
+                return Ok(Some(Field { num: tag >> 3, val, start, end: self.pos }));
+            }
+        }
+        self.next_field_any()
+    }
+
+    /// [`Fields::next_field`] for any field.
+    fn next_field_any(&mut self) -> Result<Option<Field<'a>>, Error> {
+        let start = self.pos;
         let b = &self.buf[start..];
         if b.is_empty() {
             return Ok(None);
@@ -318,6 +335,34 @@ mod tests {
         assert_eq!(zigzag32(4), 2);
         // Go truncates `x>>1` and `x` to 32 bits separately.
         assert_eq!(zigzag32((1 << 32) | 4), -2147483646);
+    }
+
+    /// Every field of `buf` and how the walk ends, by `next`.
+    fn walk<'a>(
+        buf: &'a [u8],
+        next: fn(&mut Fields<'a>) -> Result<Option<Field<'a>>, Error>,
+    ) -> (Vec<String>, Option<Error>) {
+        let mut it = Fields::new(buf, 3, "m");
+        let mut seen = Vec::new();
+        loop {
+            match next(&mut it) {
+                Ok(Some(f)) => seen.push(format!("{} {:?} {}..{}", f.num, f.val, f.start, f.end)),
+                Ok(None) => return (seen, None),
+                Err(e) => return (seen, Some(e)),
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_short_field_shortcut_reads_as_any_field(
+            buf in proptest::collection::vec(
+                proptest::sample::select(vec![0x00, 0x02, 0x0a, 0x12, 0x1a, 0x08, 0x09, 0x7f, 0x80, 0x03, 0x05]),
+                0..40,
+            ),
+        ) {
+            proptest::prop_assert_eq!(walk(&buf, Fields::next_field), walk(&buf, Fields::next_field_any));
+        }
     }
 
     #[test]
