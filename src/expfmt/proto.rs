@@ -291,12 +291,24 @@ fn fill_metric<'buf>(m: &mut Metric<'buf>, mut p: Pending<'buf>, known: Option<M
     m.raw_value = Some(p.raw_value);
 }
 
+/// A `Gauge`/`Counter`/`Untyped` message `b` (schema `msg`, at `at` in
+/// the body), checked, merged into what earlier occurrences gave (`prev`).
+fn simple_value(
+    prev: Option<f64>,
+    b: &[u8],
+    msg: &'static schema::Msg,
+    at: usize,
+) -> Result<Option<f64>, Error> {
+    if let Some(v) = plain_value(b) {
+        return Ok(Some(v));
+    }
+    validate(msg, b, at)?;
+    Ok(merged_value(prev, b))
+}
+
 /// The last `double` field 1 of a `Gauge`/`Counter`/`Untyped` occurrence,
 /// else what earlier occurrences gave (protobuf merges them), else 0.
 fn merged_value(prev: Option<f64>, b: &[u8]) -> Option<f64> {
-    if let Some(v) = plain_value(b) {
-        return Some(v);
-    }
     let last = fields(b).filter(|f| f.num == 1).filter_map(|f| f.f64()).last();
     Some(last.or(prev).unwrap_or(0.0))
 }
@@ -432,24 +444,9 @@ fn parse_metric<'buf>(
                     || matches!(value_text, Cow::Owned(_));
                 labels.push(Label { name: name_text, value: value_text });
             }
-            2 => {
-                if plain_value(b).is_none() {
-                    validate(&GAUGE, b, at)?;
-                }
-                p.gauge = merged_value(p.gauge, b);
-            }
-            3 => {
-                if plain_value(b).is_none() {
-                    validate(&COUNTER, b, at)?;
-                }
-                p.counter = merged_value(p.counter, b);
-            }
-            5 => {
-                if plain_value(b).is_none() {
-                    validate(&UNTYPED, b, at)?;
-                }
-                p.untyped = merged_value(p.untyped, b);
-            }
+            2 => p.gauge = simple_value(p.gauge, b, &GAUGE, at)?,
+            3 => p.counter = simple_value(p.counter, b, &COUNTER, at)?,
+            5 => p.untyped = simple_value(p.untyped, b, &UNTYPED, at)?,
             4 => {
                 validate(&SUMMARY, b, at)?;
                 let s = p.summary.get_or_insert_with(Default::default);
