@@ -41,6 +41,7 @@ use super::family::{Family, Label, Metric, MetricType, Value};
 use crate::gofmt::quote;
 
 mod fast;
+mod lemire;
 #[cfg(test)]
 mod naive;
 mod scan;
@@ -1398,6 +1399,12 @@ pub(crate) fn parse_go_float(s: &[u8]) -> Option<f64> {
         let m = mantissa as f64;
         let v = if e10 >= 0 { m * POW10[e10 as usize] } else { m / POW10[(-e10) as usize] };
         return Some(if neg { -v } else { v });
+    }
+    if exact {
+        // Up to 19 digits, read exactly: no need to read them again.
+        if let Some(v) = lemire::to_f64(mantissa, e10) {
+            return Some(if neg { -v } else { v });
+        }
     }
     // The grammar above is a subset of what Rust's parser accepts, and both
     // round correctly; Go reports overflow to infinity as a range error.
