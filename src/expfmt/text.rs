@@ -381,6 +381,11 @@ struct Parser<'buf> {
     /// Summary/histogram series by (family, order-independent label hash),
     /// for families with more than [`LINEAR_LOOKUP`] series.
     series: FxMap<u64, SmallVec<[usize; 1]>>,
+    /// Series the parser may still allocate ahead of the lines that fill
+    /// them: at most one per four bytes of body (the shortest sample line,
+    /// `a 1` and its newline), so a guess can at most double the room the
+    /// body's own lines would take.
+    room_left: usize,
 }
 
 impl<'buf> Parser<'buf> {
@@ -395,6 +400,7 @@ impl<'buf> Parser<'buf> {
     fn run(&mut self, buf: &'buf [u8]) -> Result<(), Error> {
         // One UTF-8 check for the whole body in the common case.
         let body_text = std::str::from_utf8(buf).ok();
+        self.room_left = buf.len() / 4;
         let mut split = fast::Split::default();
         let mut pos = 0;
         loop {
@@ -446,6 +452,16 @@ impl<'buf> Parser<'buf> {
         let typ = self.families[fam].typ;
         let stored = match typ {
             MetricType::Counter | MetricType::Gauge | MetricType::Untyped => {
+                let metrics = &mut self.families[fam].metrics;
+                if metrics.capacity() == 0 {
+                    // Room for the family's series at once, within a budget
+                    // the body's size sets, however its lines are arranged.
+                    let n = lines_before_comment(&text.as_bytes()[pos..]);
+                    if let Some(left) = self.room_left.checked_sub(n) {
+                        metrics.reserve_exact(n);
+                        self.room_left = left;
+                    }
+                }
                 self.plain_series(fam, typ, t, split, v)
             }
             MetricType::Summary | MetricType::Histogram => {
@@ -1013,6 +1029,21 @@ fn plain_pairs<'buf>(
         }
     }
     true
+}
+
+/// How many lines `rest` has before the next comment line, counted in its
+/// first 4 KiB: the series of a counter, gauge or untyped family whose first
+/// sample line starts `rest`, as exporters write them (together, after their
+/// HELP and TYPE), so its series are allocated once.
+fn lines_before_comment(rest: &[u8]) -> usize {
+    let window = &rest[..rest.len().min(4096)];
+    // A `#` in a label value only makes the guess short.
+    let lines = match memchr::memchr(b'#', window) {
+        Some(n) => &window[..n],
+        None => window,
+    };
+    let partial = lines.last().is_some_and(|&b| b != b'\n');
+    memchr::memchr_iter(b'\n', lines).count() + usize::from(partial)
 }
 
 /// The label text of a plain line without its `quantile` or `le` pair: the
@@ -1609,6 +1640,44 @@ mod tests {
             assert_matches_oracle(bad.as_bytes());
             assert!(parse(bad.as_bytes()).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn lines_before_the_next_comment_are_counted() {
+        assert_eq!(lines_before_comment(b"a 1\nb 2\n# HELP c x\nc 1\n"), 2);
+        assert_eq!(lines_before_comment(b"a 1\n#b\n"), 1);
+        assert_eq!(lines_before_comment(b"a 1\nb 2\nc 3\n"), 3);
+        assert_eq!(lines_before_comment(b"a 1"), 1);
+        // Only the first 4 KiB are looked at.
+        assert_eq!(lines_before_comment("a 1\n".repeat(5000).as_bytes()), 1024);
+        assert_eq!(lines_before_comment("ab 1\n".repeat(5000).as_bytes()), 820);
+    }
+
+    #[test]
+    fn series_are_allocated_at_once_within_a_budget() {
+        // As exporters write them: each family's series in one allocation.
+        let body = "# TYPE a gauge\na{x=\"1\"} 1\na{x=\"2\"} 2\na{x=\"3\"} 3\n\
+            # TYPE b counter\nb 1\n# HELP c C.\nc{y=\"1\"} 1\nc{y=\"2\"} 1\n";
+        let families = parse(body.as_bytes()).expect("valid");
+        let room: Vec<(usize, usize)> =
+            families.iter().map(|f| (f.metrics.len(), f.metrics.capacity())).collect();
+        assert_eq!(room, [(3, 3), (1, 1), (2, 2)]);
+        // Every family declared first, then one line each: each guess spans
+        // the lines of all the families after it, and the budget (a series
+        // per four bytes of body) bounds what the guesses take; families
+        // past it grow as vectors do, from four.
+        let mut body = String::new();
+        for i in 0..2000 {
+            body.push_str(&format!("# TYPE f{i} gauge\n"));
+        }
+        for i in 0..2000 {
+            body.push_str(&format!("f{i} 1\n"));
+        }
+        let families = parse(body.as_bytes()).expect("valid");
+        assert_eq!(families.len(), 2000);
+        let room: usize = families.iter().map(|f| f.metrics.capacity()).sum();
+        assert!(room <= body.len() / 4 + 4 * families.len(), "{room} series allocated");
+        assert_fast_path_invisible(body.as_bytes());
     }
 
     #[test]
