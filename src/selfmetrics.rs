@@ -3,11 +3,11 @@
 //!
 //! Owns recording (atomics, shared by all cores) and turning the crate's
 //! OpenMetrics output into stored families so a scrape merges them with the
-//! pushed ones by name. Deviations from the Go server, by design: no `go_*`
-//! families (this is not a Go process), and the two push summaries are
-//! histograms (the crate has no summary type); their `_sum`/`_count` agree.
+//! pushed ones by name. The two push summaries are kept by [`summary`], as
+//! the crate has no summary type. Deviation from the Go server, by design:
+//! no `go_*` families (this is not a Go process).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use prometheus_client::collector::Collector;
@@ -15,27 +15,29 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::MetricType as PcType;
 use prometheus_client::registry::Registry;
 
-use crate::expfmt::{openmetrics, MetricType};
+use crate::expfmt::{openmetrics, Label, Metric, MetricType, Value};
 use crate::store::group::{StoredFamily, StoredSeries};
 use crate::store::index::Index;
+
+mod summary;
+use summary::Summary;
 
 type Labels = Vec<(&'static str, String)>;
 /// Request labels: all static strings, so counting allocates nothing
 /// (the label set is cloned only the first time a combination is seen).
 type RequestLabels = [(&'static str, &'static str); 3];
-type MethodLabel = [(&'static str, &'static str); 1];
 
 /// The server's own metrics.
 #[derive(Debug)]
 pub struct SelfMetrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
-    push_duration: Family<MethodLabel, Histogram>,
-    push_size: Family<MethodLabel, Histogram>,
+    /// Duration and size summaries of PUT (0) and POST (1) pushes, made
+    /// at the first push of each, as Go shows a series once observed.
+    pushes: [OnceLock<Box<PushSummaries>>; 2],
     refused: Family<[(&'static str, &'static str); 1], Counter>,
     expired: Counter,
 }
@@ -45,8 +47,8 @@ pub struct SelfMetrics {
 pub const OWN_FAMILIES: &[(&str, MetricType)] = &[
     ("pushgateway_build_info", MetricType::Gauge),
     ("pushgateway_http_requests_total", MetricType::Counter),
-    ("pushgateway_http_push_duration_seconds", MetricType::Histogram),
-    ("pushgateway_http_push_size_bytes", MetricType::Histogram),
+    ("pushgateway_http_push_duration_seconds", MetricType::Summary),
+    ("pushgateway_http_push_size_bytes", MetricType::Summary),
     ("pushgate_refused_requests_total", MetricType::Counter),
     ("pushgate_expired_groups_total", MetricType::Counter),
     ("process_cpu_seconds_total", MetricType::Counter),
@@ -55,11 +57,14 @@ pub const OWN_FAMILIES: &[(&str, MetricType)] = &[
     ("process_resident_memory_bytes", MetricType::Gauge),
     ("process_start_time_seconds", MetricType::Gauge),
     ("process_virtual_memory_bytes", MetricType::Gauge),
+    ("process_virtual_memory_max_bytes", MetricType::Gauge),
 ];
 
 impl SelfMetrics {
     /// Creates the registry; `started` is the process start time.
     pub fn new(started: SystemTime) -> SelfMetrics {
+        // `Registry::register` ends each HELP text with a period of its own,
+        // so the texts below leave theirs out.
         let mut registry = Registry::default();
         let build = Family::<Labels, Gauge>::default();
         build
@@ -75,45 +80,29 @@ impl SelfMetrics {
         registry.register(
             "pushgateway_build_info",
             "A metric with a constant '1' value labeled by version, revision, branch, goversion \
-             from which pushgateway was built, and the goos and goarch for the build.",
+             from which pushgateway was built, and the goos and goarch for the build",
             build,
         );
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "pushgateway_http_requests",
-            "Total HTTP requests processed by the Pushgateway, excluding scrapes.",
+            "Total HTTP requests processed by the Pushgateway, excluding scrapes",
             requests.clone(),
-        );
-        let push_duration = Family::<MethodLabel, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.0001, 4.0, 10))
-        });
-        registry.register(
-            "pushgateway_http_push_duration_seconds",
-            "HTTP request duration for pushes to the Pushgateway.",
-            push_duration.clone(),
-        );
-        let push_size = Family::<MethodLabel, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(64.0, 4.0, 10))
-        });
-        registry.register(
-            "pushgateway_http_push_size_bytes",
-            "HTTP request size for pushes to the Pushgateway.",
-            push_size.clone(),
         );
         let refused = Family::<[(&'static str, &'static str); 1], Counter>::default();
         registry.register(
             "pushgate_refused_requests",
-            "Requests refused by a limit or as malformed, by reason (Pushgate only).",
+            "Requests refused by a limit or as malformed, by reason (Pushgate only)",
             refused.clone(),
         );
         let expired = Counter::default();
         registry.register(
             "pushgate_expired_groups",
-            "Groups deleted because they were not pushed within their TTL (Pushgate only).",
+            "Groups deleted because they were not pushed within their TTL (Pushgate only)",
             expired.clone(),
         );
         registry.register_collector(Box::new(ProcessCollector { started }));
-        SelfMetrics { registry, requests, push_duration, push_size, refused, expired }
+        SelfMetrics { registry, requests, pushes: Default::default(), refused, expired }
     }
 
     /// Registers the own families' types in the consistency index.
@@ -144,11 +133,13 @@ impl SelfMetrics {
         self.refused.get_or_create(&[("reason", reason)]).inc();
     }
 
-    /// Observes a push's duration and approximate size.
+    /// Observes a push's (PUT or POST) duration and approximate size.
     pub fn observe_push(&self, method: &str, seconds: f64, size: usize) {
-        let labels = [("method", method_str(method))];
-        self.push_duration.get_or_create(&labels).observe(seconds);
-        self.push_size.get_or_create(&labels).observe(size as f64);
+        let i = usize::from(method != "PUT");
+        let summaries = self.pushes[i].get_or_init(Box::default);
+        let now = crate::store::group::unix_seconds(SystemTime::now()) as u64;
+        summaries.duration.observe(seconds, now);
+        summaries.size.observe(size as f64, now);
     }
 
     /// The own metrics as stored families (labels as they are; no job).
@@ -163,14 +154,62 @@ impl SelfMetrics {
             return Vec::new();
         };
         let now = SystemTime::now();
-        parsed
-            .into_iter()
-            .map(|f| {
-                let series = f.metrics.into_iter().map(|m| StoredSeries::from_metric(&m)).collect();
-                let help = f.help.map(|h| h.into_owned().into());
-                Arc::new(StoredFamily::new(f.name.into_owned().into(), help, f.typ, series, now))
-            })
-            .collect()
+        let stored = |f: crate::expfmt::Family<'_>| {
+            let series = f.metrics.iter().map(StoredSeries::from_metric).collect();
+            let help = f.help.map(|h| h.into_owned().into());
+            Arc::new(StoredFamily::new(f.name.into_owned().into(), help, f.typ, series, now))
+        };
+        let mut families: Vec<Arc<StoredFamily>> = parsed.into_iter().map(stored).collect();
+        let secs = crate::store::group::unix_seconds(now) as u64;
+        let observed =
+            || self.pushes.iter().zip(["put", "post"]).filter_map(|(p, m)| Some((p.get()?, m)));
+        for (name, help, which) in [
+            (
+                "pushgateway_http_push_duration_seconds",
+                "HTTP request duration for pushes to the Pushgateway.",
+                (|p: &PushSummaries| &p.duration) as fn(&PushSummaries) -> &Summary,
+            ),
+            (
+                "pushgateway_http_push_size_bytes",
+                "HTTP request size for pushes to the Pushgateway.",
+                |p: &PushSummaries| &p.size,
+            ),
+        ] {
+            let metrics: Vec<Metric<'_>> = observed()
+                .map(|(p, method)| summary_metric(method, &which(p).snapshot(secs)))
+                .collect();
+            if !metrics.is_empty() {
+                families.push(stored(crate::expfmt::Family {
+                    name: name.into(),
+                    help: Some(help.into()),
+                    typ: MetricType::Summary,
+                    metrics,
+                    problems: Vec::new(),
+                }));
+            }
+        }
+        families
+    }
+}
+
+/// The duration and size summaries of one push method.
+#[derive(Debug, Default)]
+struct PushSummaries {
+    duration: Summary,
+    size: Summary,
+}
+
+/// A summary series labelled `method`.
+fn summary_metric(method: &'static str, s: &summary::Snapshot) -> Metric<'static> {
+    Metric {
+        labels: [Label { name: "method".into(), value: method.into() }].into_iter().collect(),
+        value: Value::Summary {
+            count: s.count,
+            sum: s.sum,
+            quantiles: summary::QUANTILES.iter().copied().zip(s.quantiles).collect(),
+        },
+        timestamp_ms: None,
+        raw_value: None,
     }
 }
 
@@ -264,16 +303,19 @@ impl Collector for ProcessCollector {
             gauge(&mut encoder, "process_open_fds", "Number of open file descriptors.", open)?;
         }
         if let Ok(limits) = std::fs::read_to_string("/proc/self/limits") {
-            let max = limits
-                .lines()
-                .find(|l| l.starts_with("Max open files"))
-                .and_then(|l| l.split_whitespace().nth(3))
-                .and_then(|v| v.parse::<f64>().ok());
-            if let Some(max) = max {
+            if let Some(max) = soft_limit(&limits, "Max open files") {
                 gauge(
                     &mut encoder,
                     "process_max_fds",
                     "Maximum number of open file descriptors.",
+                    max,
+                )?;
+            }
+            if let Some(max) = soft_limit(&limits, "Max address space") {
+                gauge(
+                    &mut encoder,
+                    "process_virtual_memory_max_bytes",
+                    "Maximum amount of virtual memory available in bytes.",
                     max,
                 )?;
             }
@@ -282,9 +324,32 @@ impl Collector for ProcessCollector {
     }
 }
 
+/// The soft limit on the `/proc/self/limits` line starting with `what`
+/// (column names as in proc(5)); `unlimited` is the largest `u64`, as the
+/// Go collector reports it.
+fn soft_limit(limits: &str, what: &str) -> Option<f64> {
+    let line = limits.lines().find(|l| l.starts_with(what))?;
+    let soft = line.get(what.len()..)?.split_whitespace().next()?;
+    if soft == "unlimited" {
+        return Some(u64::MAX as f64);
+    }
+    soft.parse::<f64>().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn soft_limits_are_read_from_proc_limits() {
+        let limits =
+            "Limit                     Soft Limit           Hard Limit           Units     \n\
+            Max open files            1024                 524288               files     \n\
+            Max address space         unlimited            unlimited            bytes     \n";
+        assert_eq!(soft_limit(limits, "Max open files"), Some(1024.0));
+        assert_eq!(soft_limit(limits, "Max address space"), Some(1.8446744073709552e19));
+        assert_eq!(soft_limit(limits, "Max locked memory"), None);
+    }
 
     #[test]
     fn own_families_render_with_go_names() {
@@ -304,6 +369,16 @@ mod tests {
                 .unwrap_or_else(|| panic!("{name} in {names:?}"));
             assert_eq!(f.typ, *typ, "{name}");
         }
+        // Each HELP text as the Go server writes it: one final period.
+        for f in &fams {
+            let help = f.help.as_deref().unwrap_or_default();
+            assert!(help.ends_with('.') && !help.ends_with(".."), "{}: {help:?}", f.name);
+        }
+        let help = |name: &str| fams.iter().find(|f| &*f.name == name).and_then(|f| f.help.clone());
+        assert_eq!(
+            help("pushgateway_http_requests_total").as_deref(),
+            Some("Total HTTP requests processed by the Pushgateway, excluding scrapes.")
+        );
         let req = fams.iter().find(|f| &*f.name == "pushgateway_http_requests_total").unwrap();
         assert_eq!(
             String::from_utf8_lossy(req.text()),

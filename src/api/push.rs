@@ -46,8 +46,7 @@ pub async fn handle(
     let m = &core.shared.metrics;
     m.count_request(response.status, if is_delete { "delete" } else { "push" }, &head.method);
     if !is_delete {
-        let size = head.approx_head_size + body.len();
-        m.observe_push(&head.method, started.elapsed().as_secs_f64(), size);
+        m.observe_push(&head.method, started.elapsed().as_secs_f64(), head.approx_size);
     }
     response
 }
