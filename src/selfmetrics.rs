@@ -3,7 +3,7 @@
 //!
 //! Owns recording (atomics, shared by all cores) and turning the crate's
 //! OpenMetrics output into stored families so a scrape merges them with the
-//! pushed ones by name. The two push summaries are kept by [`summary`], as
+//! pushed ones by name. The two push summaries are kept by `summary.rs`, as
 //! the crate has no summary type. Deviation from the Go server, by design:
 //! no `go_*` families (this is not a Go process).
 

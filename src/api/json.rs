@@ -34,14 +34,20 @@ pub fn push_sorted_object<'a>(
 ) {
     let mut entries: Vec<(&str, String)> = entries.into_iter().collect();
     entries.sort_by(|a, b| a.0.cmp(b.0));
+    push_object(out, entries);
+}
+
+/// Appends a JSON object with its keys in the order given (Go marshals a
+/// struct's fields in declaration order).
+pub fn push_object<'a>(out: &mut String, entries: impl IntoIterator<Item = (&'a str, String)>) {
     out.push('{');
-    for (i, (k, v)) in entries.iter().enumerate() {
+    for (i, (k, v)) in entries.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         push_str(out, k);
         out.push(':');
-        out.push_str(v);
+        out.push_str(&v);
     }
     out.push('}');
 }
@@ -63,5 +69,8 @@ mod tests {
         let mut out = String::new();
         push_sorted_object(&mut out, [("b", "1".to_owned()), ("a", "2".to_owned())]);
         assert_eq!(out, r#"{"a":2,"b":1}"#);
+        out.clear();
+        push_object(&mut out, [("b", "1".to_owned()), ("a", "2".to_owned())]);
+        assert_eq!(out, r#"{"b":1,"a":2}"#);
     }
 }

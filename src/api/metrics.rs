@@ -1,6 +1,6 @@
 //! GET `/api/v1/metrics` (spec 1.5): every group with its families as JSON.
 
-use crate::api::json::{push_sorted_object, string};
+use crate::api::json::{push_object, push_sorted_object, string};
 use crate::api::{cors_headers, envelope};
 use crate::expfmt::proto::native_buckets;
 use crate::expfmt::{MetricType, Value};
@@ -75,16 +75,18 @@ fn family_json(f: &StoredFamily) -> String {
         push_sorted_object(&mut metrics, fields);
     }
     metrics.push(']');
+    // A struct in the Go server: its fields in declaration order, `help`
+    // left out when empty.
     let mut fields = vec![
         ("time_stamp", string(&rfc3339_nano(f.pushed_at))),
         ("type", string(f.typ.as_proto_name())),
-        ("metrics", metrics),
     ];
     if let Some(help) = f.help.as_deref().filter(|h| !h.is_empty()) {
         fields.push(("help", string(help)));
     }
+    fields.push(("metrics", metrics));
     let mut out = String::new();
-    push_sorted_object(&mut out, fields);
+    push_object(&mut out, fields);
     out
 }
 
@@ -129,4 +131,29 @@ pub async fn handle(core: &Core) -> Response {
         body: body.into_bytes(),
         pieces: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::store::group::{Labels, StoredSeries};
+
+    #[test]
+    fn a_family_keeps_the_go_struct_field_order() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let series =
+            vec![StoredSeries::new(Labels::from_pairs([("job", "j")]), Value::Simple(2.0), None)];
+        let f = StoredFamily::new("b".into(), Some("bee".into()), MetricType::Gauge, series, at);
+        assert_eq!(
+            family_json(&f),
+            r#"{"time_stamp":"2027-01-15T08:00:00Z","type":"GAUGE","help":"bee","metrics":[{"labels":{"job":"j"},"value":"2"}]}"#
+        );
+        let f = StoredFamily::new("b".into(), None, MetricType::Gauge, Vec::new(), at);
+        assert_eq!(
+            family_json(&f),
+            r#"{"time_stamp":"2027-01-15T08:00:00Z","type":"GAUGE","metrics":[]}"#
+        );
+    }
 }
