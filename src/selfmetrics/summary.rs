@@ -8,6 +8,8 @@
 //! of the last ten minutes, as the bucket's middle, kept within the
 //! smallest and largest value observed in them (so values that are all the
 //! same, such as the sizes of one job's pushes, are reported exactly).
+//! While the window holds at most [`EXACT`] observations per slot, they are
+//! also kept as they are, and the quantiles are read from them exactly.
 //! client_golang uses the same window (`MaxAge` 10 m in 5 age buckets) and
 //! a streaming estimator with rank errors of 0.01, 0.05 and 0.01; both are
 //! approximations of the same quantiles.
@@ -26,6 +28,9 @@ const WINDOW: u64 = 5;
 
 /// Slots kept: the window and the one being reused next.
 const SLOTS: usize = WINDOW as usize + 1;
+
+/// Observations per slot also kept as they are.
+const EXACT: usize = 64;
 
 /// Buckets per power of two.
 const SUB_BITS: u32 = 5;
@@ -57,6 +62,10 @@ struct Slot {
     /// negative, so their bits order as they do).
     min: AtomicU64,
     max: AtomicU64,
+    /// The first [`EXACT`] observations, `f64` bits, and how many
+    /// observations the slot has had.
+    exact: [AtomicU64; EXACT],
+    observed: AtomicU64,
     /// Held while the slot is cleared for a new period.
     reuse: Mutex<()>,
 }
@@ -68,6 +77,8 @@ impl Slot {
             counts: (0..BUCKETS).map(|_| AtomicU32::new(0)).collect(),
             min: AtomicU64::new(f64::INFINITY.to_bits()),
             max: AtomicU64::new(0),
+            exact: std::array::from_fn(|_| AtomicU64::new(0)),
+            observed: AtomicU64::new(0),
             reuse: Mutex::new(()),
         }
     }
@@ -114,10 +125,15 @@ impl Summary {
                 }
                 slot.min.store(f64::INFINITY.to_bits(), Ordering::Relaxed);
                 slot.max.store(0, Ordering::Relaxed);
+                slot.observed.store(0, Ordering::Relaxed);
                 slot.period.store(period, Ordering::Release);
             }
         }
         slot.counts[bucket(v)].fetch_add(1, Ordering::Relaxed);
+        let i = slot.observed.fetch_add(1, Ordering::Relaxed) as usize;
+        if let Some(e) = slot.exact.get(i) {
+            e.store(v.to_bits(), Ordering::Relaxed);
+        }
         slot.min.fetch_min(v.to_bits(), Ordering::Relaxed);
         slot.max.fetch_max(v.to_bits(), Ordering::Relaxed);
     }
@@ -127,10 +143,22 @@ impl Summary {
         let period = now / SLOT_SECS;
         let mut counts = vec![0u64; BUCKETS];
         let (mut min, mut max) = (f64::INFINITY, 0f64);
+        // The window's observations as they are, while every slot kept all
+        // of its own. (One being recorded as this runs may be counted before
+        // its value is stored, and read as the value it replaces: a race
+        // that costs one observation's accuracy, never memory safety.)
+        let mut exact = Some(Vec::new());
         for slot in &self.slots {
             let p = slot.period.load(Ordering::Acquire);
             if p > period || period - p >= WINDOW {
                 continue;
+            }
+            let n = slot.observed.load(Ordering::Relaxed) as usize;
+            match (&mut exact, slot.exact.get(..n)) {
+                (Some(values), Some(kept)) => {
+                    values.extend(kept.iter().map(|e| f64::from_bits(e.load(Ordering::Relaxed))));
+                }
+                _ => exact = None,
             }
             for (sum, c) in counts.iter_mut().zip(slot.counts.iter()) {
                 *sum += u64::from(c.load(Ordering::Relaxed));
@@ -139,12 +167,20 @@ impl Summary {
             max = max.max(f64::from_bits(slot.max.load(Ordering::Relaxed)));
         }
         let n: u64 = counts.iter().sum();
+        if let Some(values) = exact.as_mut().filter(|v| !v.is_empty()) {
+            values.sort_by(f64::total_cmp);
+            let quantiles = QUANTILES.map(|q| values[rank(q, values.len() as u64) as usize - 1]);
+            return Snapshot {
+                count: self.count.load(Ordering::Relaxed),
+                sum: f64::from_bits(self.sum.load(Ordering::Relaxed)),
+                quantiles,
+            };
+        }
         let quantiles = QUANTILES.map(|q| {
             if n == 0 {
                 return f64::NAN;
             }
-            // The observation of rank ceil(q × n), counting from 1.
-            let rank = ((q * n as f64).ceil() as u64).clamp(1, n);
+            let rank = rank(q, n);
             let mut seen = 0;
             let i = counts.iter().position(|&c| {
                 seen += c;
@@ -158,6 +194,12 @@ impl Summary {
             quantiles,
         }
     }
+}
+
+/// The rank of quantile `q` among `n` observations (at least one),
+/// counting from 1: `ceil(q × n)`.
+fn rank(q: f64, n: u64) -> u64 {
+    ((q * n as f64).ceil() as u64).clamp(1, n)
 }
 
 /// The bucket of a value that is not negative.
@@ -217,6 +259,20 @@ mod tests {
     }
 
     #[test]
+    fn few_values_are_reported_exactly() {
+        let s = Summary::default();
+        s.observe(90.0, T);
+        s.observe(115.0, T + SLOT_SECS);
+        assert_eq!(s.snapshot(T + SLOT_SECS).quantiles, [90.0, 90.0, 115.0]);
+        for v in 0..EXACT {
+            s.observe(v as f64 + 0.5, T + SLOT_SECS);
+        }
+        // More than a slot keeps: read from the buckets.
+        let q = s.snapshot(T + SLOT_SECS).quantiles;
+        assert!((q[1] - 32.5).abs() <= 32.5 / 32.0, "{q:?}");
+    }
+
+    #[test]
     fn quantiles_follow_the_ranks() {
         let s = Summary::default();
         for v in 1..=1000 {
@@ -234,7 +290,7 @@ mod tests {
         s.observe(1.0, T);
         s.observe(1000.0, T + 9 * 60);
         let q = s.snapshot(T + 9 * 60).quantiles;
-        assert!((q[0] - 1.0).abs() <= 1.0 / 32.0 && q[2] == 1000.0, "{q:?}");
+        assert_eq!(q, [1.0, 1.0, 1000.0]);
         // Ten minutes on, the first is out of the window.
         let later = s.snapshot(T + 11 * 60);
         assert_eq!(later.quantiles, [1000.0; 3]);
