@@ -47,6 +47,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 step "conformance against the reference Pushgateway"
 cargo build --release --quiet
 python3 ../shared/conformance/pgdiff.py --target target/release/pushgate
+python3 ../shared/conformance/pgdiff.py --target target/release/pushgate \
+    --cases tests/conformance/own_cases.py
 
 step "Python prometheus_client against the real binary"
 python3 -c 'import prometheus_client' 2>/dev/null \
