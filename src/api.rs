@@ -59,15 +59,17 @@ pub async fn dispatch(core: &Core, head: &Head, body: &[u8]) -> Response {
 }
 
 async fn route_and_handle(core: &Core, head: &Head, body: &[u8], grant: &Grant) -> Response {
-    let raw_path = head.target.split('?').next().unwrap_or("");
+    let (raw_path, query) = match head.target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (head.target.as_str(), None),
+    };
     let Some(path) = percent_decode(raw_path.as_bytes()) else {
         return Error::BadTarget.response();
     };
     // net/http.ServeMux redirects unclean paths before any handler runs (spec 1.1).
     let clean = clean_path(&path);
     if clean != path {
-        let location = String::from_utf8_lossy(&clean).into_owned();
-        return Response::empty(301).with_header("Location", location);
+        return Response::redirect(301, &head.method, &clean, query);
     }
     let config = &core.shared.config;
     let method = head.method.as_str();
@@ -83,7 +85,7 @@ async fn route_and_handle(core: &Core, head: &Head, body: &[u8], grant: &Grant) 
             _ => handle(core, r, head, body, grant).await,
         },
         Resolution::Redirect(status, location) => {
-            Response::empty(status).with_header("Location", location)
+            Response::redirect(status, method, location.as_bytes(), query)
         }
         Resolution::MethodNotAllowed(allow) => {
             Response::error(405, "Method Not Allowed").with_header("Allow", allow)

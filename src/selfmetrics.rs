@@ -138,8 +138,8 @@ impl SelfMetrics {
         let i = usize::from(method != "PUT");
         let summaries = self.pushes[i].get_or_init(Box::default);
         let now = crate::store::group::unix_seconds(SystemTime::now()) as u64;
-        summaries.duration.observe(seconds, now);
-        summaries.size.observe(size as f64, now);
+        summaries.0[0].observe(seconds, now);
+        summaries.0[1].observe(size as f64, now);
     }
 
     /// The own metrics as stored families (labels as they are; no job).
@@ -163,20 +163,9 @@ impl SelfMetrics {
         let secs = crate::store::group::unix_seconds(now) as u64;
         let observed =
             || self.pushes.iter().zip(["put", "post"]).filter_map(|(p, m)| Some((p.get()?, m)));
-        for (name, help, which) in [
-            (
-                "pushgateway_http_push_duration_seconds",
-                "HTTP request duration for pushes to the Pushgateway.",
-                (|p: &PushSummaries| &p.duration) as fn(&PushSummaries) -> &Summary,
-            ),
-            (
-                "pushgateway_http_push_size_bytes",
-                "HTTP request size for pushes to the Pushgateway.",
-                |p: &PushSummaries| &p.size,
-            ),
-        ] {
+        for (k, (name, help)) in PUSH_SUMMARIES.into_iter().enumerate() {
             let metrics: Vec<Metric<'_>> = observed()
-                .map(|(p, method)| summary_metric(method, &which(p).snapshot(secs)))
+                .map(|(p, method)| summary_metric(method, &p.0[k].snapshot(secs)))
                 .collect();
             if !metrics.is_empty() {
                 families.push(stored(crate::expfmt::Family {
@@ -192,12 +181,18 @@ impl SelfMetrics {
     }
 }
 
+/// The push summaries' names and HELP texts, in [`PushSummaries`] order.
+const PUSH_SUMMARIES: [(&str, &str); 2] = [
+    (
+        "pushgateway_http_push_duration_seconds",
+        "HTTP request duration for pushes to the Pushgateway.",
+    ),
+    ("pushgateway_http_push_size_bytes", "HTTP request size for pushes to the Pushgateway."),
+];
+
 /// The duration and size summaries of one push method.
 #[derive(Debug, Default)]
-struct PushSummaries {
-    duration: Summary,
-    size: Summary,
-}
+struct PushSummaries([Summary; 2]);
 
 /// A summary series labelled `method`.
 fn summary_metric(method: &'static str, s: &summary::Snapshot) -> Metric<'static> {

@@ -66,8 +66,13 @@ impl Error {
                     &format!("{status} {}: {e}", crate::http::response::reason(status)),
                 )
             }
-            // Go's net/http answers a malformed target with this plain body.
-            Error::BadTarget => Response::error(400, "400 Bad Request"),
+            // Go's net/http answers a malformed target with this plain
+            // body, without the newline its handlers' errors end in.
+            Error::BadTarget => {
+                let mut r = Response::error(400, "400 Bad Request");
+                r.body.pop();
+                r
+            }
             Error::Coding(e) => Response::error(
                 match e {
                     coding::Error::Unsupported(_) => 415,
@@ -104,5 +109,16 @@ impl Error {
             ),
             Error::Unavailable => Response::error(503, "server is shutting down"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_target_gets_go_servers_body() {
+        let r = Error::BadTarget.response();
+        assert_eq!((r.status, r.body.as_slice()), (400, &b"400 Bad Request"[..]));
     }
 }

@@ -66,6 +66,37 @@ impl Response {
         Response { status, headers: Vec::new(), body: Vec::new(), pieces: Vec::new() }
     }
 
+    /// Go's `http.Redirect` to the decoded path `path` plus `query` (the
+    /// request's raw query, without `?`): `Location` is the path escaped as
+    /// Go's `URL.String` escapes it, and a GET gets the small HTML body Go
+    /// writes (a HEAD only its `Content-Type`).
+    pub fn redirect(status: u16, method: &str, path: &[u8], query: Option<&str>) -> Response {
+        let mut location = escape_path(path);
+        if let Some(q) = query {
+            location.push('?');
+            location.push_str(q);
+        }
+        let mut r = Response::empty(status).with_header("Location", location.clone());
+        if method == "GET" || method == "HEAD" {
+            r = r.with_header("Content-Type", "text/html; charset=utf-8".to_owned());
+        }
+        if method == "GET" {
+            let mut href = String::with_capacity(location.len());
+            for c in location.chars() {
+                match c {
+                    '&' => href.push_str("&amp;"),
+                    '\'' => href.push_str("&#39;"),
+                    '<' => href.push_str("&lt;"),
+                    '>' => href.push_str("&gt;"),
+                    '"' => href.push_str("&#34;"),
+                    c => href.push(c),
+                }
+            }
+            r.body = format!("<a href=\"{href}\">{}</a>.\n\n", reason(status)).into_bytes();
+        }
+        r
+    }
+
     /// Go's `http.Error(w, msg, status)`: plain text, `nosniff`, message + `\n`.
     pub fn error(status: u16, msg: &str) -> Response {
         let mut body = Vec::with_capacity(msg.len() + 1);
@@ -182,9 +213,38 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
+/// A decoded path as Go's `URL.EscapedPath` writes it: letters, digits and
+/// `-_.~$&+,/:;=@` as they are, every other byte as `%XX`.
+fn escape_path(path: &[u8]) -> String {
+    let mut out = String::with_capacity(path.len());
+    for &b in path {
+        if b.is_ascii_alphanumeric() || b"-_.~$&+,/:;=@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirects_are_written_as_go_writes_them() {
+        let r = Response::redirect(301, "GET", b"/metrics", Some("a=1&b"));
+        assert_eq!(r.headers[0], ("Location", "/metrics?a=1&b".to_owned()));
+        assert_eq!(r.headers[1], ("Content-Type", "text/html; charset=utf-8".to_owned()));
+        assert_eq!(r.body, b"<a href=\"/metrics?a=1&amp;b\">Moved Permanently</a>.\n\n");
+        let r = Response::redirect(307, "PUT", "/metrics/job/a b/\u{e9}".as_bytes(), None);
+        assert_eq!(r.headers, [("Location", "/metrics/job/a%20b/%C3%A9".to_owned())]);
+        assert!(r.body.is_empty());
+        let r = Response::redirect(301, "HEAD", b"/x", Some(""));
+        assert_eq!(r.headers[0], ("Location", "/x?".to_owned()));
+        assert_eq!(r.headers.len(), 2);
+        assert!(r.body.is_empty());
+    }
 
     #[test]
     fn renders_go_style_error() {

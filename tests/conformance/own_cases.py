@@ -29,4 +29,15 @@ CASES = [
                  'u{l="<&>"} 1\n')},
         {"req": ("GET", "/api/v1/metrics", ""), "body": True, "body_sub": TIMES},
     ]},
+    {"name": "redirect-bodies-and-locations", "steps": [
+        {"req": ("GET", "/metrics/", ""), "body": True, "headers": ["location", "content-type"]},
+        {"req": ("GET", "/METRICS?a=1&b=<", ""), "body": True, "headers": ["location", "content-type"]},
+        {"req": ("GET", "/metrics//job", ""), "body": True, "headers": ["location", "content-type"]},
+        {"req": ("PUT", "/metrics/job/", "x 1\n"), "body": True, "headers": ["location", "content-type"]},
+        {"req": ("PUT", "/metrics/job/a%20b//c", "x 1\n"), "body": True, "headers": ["location", "content-type"]},
+        {"req": ("GET", "/static", ""), "body": True, "headers": ["location", "content-type"]},
+    ]},
+    {"name": "malformed-target-body", "steps": [
+        {"req": ("PUT", "/metrics/job/a%zz", "x 1\n"), "body": True, "headers": ["content-type"]},
+    ]},
 ]
