@@ -109,7 +109,7 @@ pub fn route<'p>(config: &Config, method: &str, path: &'p [u8]) -> Resolution<'p
         // httprouter: GET /pg → /pg/ (301), other methods 307.
         return redirect(method, format!("{}/", config.route_prefix));
     }
-    if let Some(r) = route_push(method, rest) {
+    if let Some(r) = route_push(config, method, rest) {
         return r;
     }
     let telemetry = config.telemetry_path.as_bytes().strip_prefix(prefix).unwrap_or(b"/metrics");
@@ -187,7 +187,7 @@ fn redirect(method: &str, location: String) -> Resolution<'static> {
     Resolution::Redirect(if method == "GET" { 301 } else { 307 }, location)
 }
 
-fn route_push<'p>(method: &str, rest: &'p [u8]) -> Option<Resolution<'p>> {
+fn route_push<'p>(config: &Config, method: &str, rest: &'p [u8]) -> Option<Resolution<'p>> {
     let (after, job_base64) = if let Some(a) = rest.strip_prefix(b"/metrics/job/") {
         (a, false)
     } else if let Some(a) = rest.strip_prefix(b"/metrics/job@base64/") {
@@ -197,10 +197,12 @@ fn route_push<'p>(method: &str, rest: &'p [u8]) -> Option<Resolution<'p>> {
     };
     let is_push_method = matches!(method, "PUT" | "POST" | "DELETE");
     if after.is_empty() {
-        // `/metrics/job/` has an empty :job; httprouter suggests dropping the slash.
-        return Some(if is_push_method {
-            let base = &rest[..rest.len() - 1];
-            Resolution::Redirect(307, String::from_utf8_lossy(base).into_owned())
+        // `/metrics/job/` has an empty :job; httprouter suggests dropping the
+        // slash (keeping the route prefix). Its tree makes no such suggestion
+        // for `/metrics/job@base64/`.
+        return Some(if is_push_method && !job_base64 {
+            let base = String::from_utf8_lossy(&rest[..rest.len() - 1]);
+            Resolution::Redirect(307, format!("{}{base}", config.route_prefix))
         } else {
             Resolution::NotFound
         });
@@ -260,6 +262,7 @@ mod tests {
             Resolution::Redirect(307, "/metrics/job".into())
         );
         assert_eq!(route(&c, "PUT", b"/metrics/job"), Resolution::NotFound);
+        assert_eq!(route(&c, "PUT", b"/metrics/job@base64/"), Resolution::NotFound);
     }
 
     #[test]
@@ -315,6 +318,10 @@ mod tests {
         assert_eq!(route(&c, "GET", b"/metrics"), Resolution::NotFound);
         assert_eq!(route(&c, "GET", b"/pg"), Resolution::Redirect(301, "/pg/".into()));
         assert_eq!(route(&c, "GET", b"/-/quit"), Resolution::Handle(Route::QuitGet));
+        assert_eq!(
+            route(&c, "PUT", b"/pg/metrics/job/"),
+            Resolution::Redirect(307, "/pg/metrics/job".into())
+        );
     }
 
     #[test]

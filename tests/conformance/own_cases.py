@@ -37,6 +37,15 @@ CASES = [
         {"req": ("PUT", "/metrics/job/a%20b//c", "x 1\n"), "body": True, "headers": ["location", "content-type"]},
         {"req": ("GET", "/static", ""), "body": True, "headers": ["location", "content-type"]},
     ]},
+    {"name": "empty-job-redirects", "steps": [
+        {"req": ("PUT", "/metrics/job@base64/", "x 1\n"), "headers": ["location"]},
+        {"req": ("DELETE", "/metrics/job@base64/", ""), "headers": ["location"]},
+        {"req": ("POST", "/metrics/job/", "x 1\n"), "headers": ["location"]},
+    ]},
+    {"name": "empty-job-redirect-keeps-the-route-prefix", "flags": ["--web.route-prefix=/pg"], "steps": [
+        {"req": ("PUT", "/pg/metrics/job/", "x 1\n"), "headers": ["location"]},
+        {"req": ("GET", "/pg/metrics/", ""), "body": True, "headers": ["location", "content-type"]},
+    ]},
     {"name": "malformed-target-body", "steps": [
         {"req": ("PUT", "/metrics/job/a%zz", "x 1\n"), "body": True, "headers": ["content-type"]},
     ]},
