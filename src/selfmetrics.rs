@@ -138,8 +138,9 @@ impl SelfMetrics {
         let i = usize::from(method != "PUT");
         let summaries = self.pushes[i].get_or_init(Box::default);
         let now = crate::store::group::unix_seconds(SystemTime::now()) as u64;
-        summaries.0[0].observe(seconds, now);
-        summaries.0[1].observe(size as f64, now);
+        let [duration, size_bytes] = &summaries.0;
+        duration.observe(seconds, now);
+        size_bytes.observe(size as f64, now);
     }
 
     /// The own metrics as stored families (labels as they are; no job).

@@ -141,59 +141,75 @@ impl Summary {
     /// Count, sum and quantiles at `now` (seconds since the epoch).
     pub fn snapshot(&self, now: u64) -> Snapshot {
         let period = now / SLOT_SECS;
-        let mut counts = vec![0u64; BUCKETS];
-        let (mut min, mut max) = (f64::INFINITY, 0f64);
-        // The window's observations as they are, while every slot kept all
-        // of its own. (One being recorded as this runs may be counted before
-        // its value is stored, and read as the value it replaces: a race
-        // that costs one observation's accuracy, never memory safety.)
-        let mut exact = Some(Vec::new());
-        for slot in &self.slots {
-            let p = slot.period.load(Ordering::Acquire);
-            if p > period || period - p >= WINDOW {
-                continue;
-            }
-            let n = slot.observed.load(Ordering::Relaxed) as usize;
-            match (&mut exact, slot.exact.get(..n)) {
-                (Some(values), Some(kept)) => {
-                    values.extend(kept.iter().map(|e| f64::from_bits(e.load(Ordering::Relaxed))));
-                }
-                _ => exact = None,
-            }
-            for (sum, c) in counts.iter_mut().zip(slot.counts.iter()) {
-                *sum += u64::from(c.load(Ordering::Relaxed));
-            }
-            min = min.min(f64::from_bits(slot.min.load(Ordering::Relaxed)));
-            max = max.max(f64::from_bits(slot.max.load(Ordering::Relaxed)));
-        }
-        let n: u64 = counts.iter().sum();
-        if let Some(values) = exact.as_mut().filter(|v| !v.is_empty()) {
-            values.sort_by(f64::total_cmp);
-            let quantiles = QUANTILES.map(|q| values[rank(q, values.len() as u64) as usize - 1]);
-            return Snapshot {
-                count: self.count.load(Ordering::Relaxed),
-                sum: f64::from_bits(self.sum.load(Ordering::Relaxed)),
-                quantiles,
-            };
-        }
-        let quantiles = QUANTILES.map(|q| {
-            if n == 0 {
-                return f64::NAN;
-            }
-            let rank = rank(q, n);
-            let mut seen = 0;
-            let i = counts.iter().position(|&c| {
-                seen += c;
-                seen >= rank
-            });
-            i.map_or(max, middle).clamp(min, max)
-        });
+        let window: Vec<&Slot> = self
+            .slots
+            .iter()
+            .filter(|s| {
+                let p = s.period.load(Ordering::Acquire);
+                p <= period && period - p < WINDOW
+            })
+            .collect();
+        let quantiles = match exact_values(&window) {
+            Some(values) => exact_quantiles(values),
+            None => bucket_quantiles(&window),
+        };
         Snapshot {
             count: self.count.load(Ordering::Relaxed),
             sum: f64::from_bits(self.sum.load(Ordering::Relaxed)),
             quantiles,
         }
     }
+}
+
+/// The observations of the `window`'s slots as they are, if every slot
+/// kept all of its own. (One being recorded as this runs may be counted
+/// before its value is stored, and read as the value it replaces: a race
+/// that costs one observation's accuracy, never memory safety.)
+fn exact_values(window: &[&Slot]) -> Option<Vec<f64>> {
+    let mut values = Vec::new();
+    for slot in window {
+        let n = slot.observed.load(Ordering::Relaxed) as usize;
+        let kept = slot.exact.get(..n)?;
+        values.extend(kept.iter().map(|e| f64::from_bits(e.load(Ordering::Relaxed))));
+    }
+    Some(values)
+}
+
+/// The observations of rank `ceil(q × n)` among `values`; NaN for none.
+fn exact_quantiles(mut values: Vec<f64>) -> [f64; 3] {
+    values.sort_by(f64::total_cmp);
+    QUANTILES.map(|q| match values.len() as u64 {
+        0 => f64::NAN,
+        n => values[rank(q, n) as usize - 1],
+    })
+}
+
+/// The quantiles read from the `window`'s bucket counts: the middle of the
+/// bucket holding rank `ceil(q × n)`, kept within the smallest and largest
+/// value observed; NaN for no observations.
+fn bucket_quantiles(window: &[&Slot]) -> [f64; 3] {
+    let mut counts = vec![0u64; BUCKETS];
+    let (mut min, mut max) = (f64::INFINITY, 0f64);
+    for slot in window {
+        for (sum, c) in counts.iter_mut().zip(slot.counts.iter()) {
+            *sum += u64::from(c.load(Ordering::Relaxed));
+        }
+        min = min.min(f64::from_bits(slot.min.load(Ordering::Relaxed)));
+        max = max.max(f64::from_bits(slot.max.load(Ordering::Relaxed)));
+    }
+    let n: u64 = counts.iter().sum();
+    QUANTILES.map(|q| {
+        if n == 0 {
+            return f64::NAN;
+        }
+        let rank = rank(q, n);
+        let mut seen = 0;
+        let i = counts.iter().position(|&c| {
+            seen += c;
+            seen >= rank
+        });
+        i.map_or(max, middle).clamp(min, max)
+    })
 }
 
 /// The rank of quantile `q` among `n` observations (at least one),
