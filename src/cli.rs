@@ -10,6 +10,7 @@ use crate::config::{
     format_duration, join_path, normalize_prefix, parse_duration, Config, LogFormat, LogLevel,
     PersistenceMode,
 };
+use crate::runtime::placement::SchedPolicy;
 
 /// Raw flags, named byte for byte as the Go server's.
 #[derive(Parser, Debug)]
@@ -120,6 +121,15 @@ pub struct Args {
     /// Number of cores (one runtime and store shard each); 0 = all available.
     #[arg(long = "runtime.cores", default_value_t = 0)]
     cores: usize,
+    /// Scheduling policy of the core threads: batch (no wake-up preemption of
+    /// a busy CPU's running task; see README) or normal.
+    #[arg(long = "runtime.sched-policy", default_value = "batch")]
+    sched_policy: String,
+    /// Pin each core's thread to one CPU (off: the kernel places them).
+    #[arg(long = "runtime.pin-threads", overrides_with = "no_pin_threads")]
+    pin_threads: bool,
+    #[arg(long = "no-runtime.pin-threads", hide = true)]
+    no_pin_threads: bool,
 }
 
 /// Parses the process arguments (exits with usage on error, as clap does).
@@ -182,6 +192,12 @@ impl Args {
         } else {
             self.cores
         };
+        let sched_policy = SchedPolicy::from_flag(&self.sched_policy).ok_or_else(|| {
+            format!(
+                "--runtime.sched-policy: unknown policy {:?} (batch, normal)",
+                self.sched_policy
+            )
+        })?;
         let flags = [
             ("web.listen-address", self.listen_address.join(",")),
             ("web.config.file", self.web_config_file.clone()),
@@ -199,6 +215,8 @@ impl Args {
             ("log.level", self.log_level.clone()),
             ("log.format", self.log_format.clone()),
             ("runtime.cores", cores.to_string()),
+            ("runtime.sched-policy", sched_policy.as_flag().to_owned()),
+            ("runtime.pin-threads", self.pin_threads.to_string()),
             ("runtime.max-decompressed-bytes", self.max_decompressed_bytes.to_string()),
             ("runtime.max-header-bytes", self.max_header_bytes.to_string()),
             ("runtime.max-body-bytes", self.max_body_bytes.to_string()),
@@ -255,6 +273,8 @@ impl Args {
                 max_groups: self.max_groups,
             },
             cores,
+            sched_policy,
+            pin_threads: self.pin_threads,
             flags,
         })
     }
@@ -291,6 +311,22 @@ mod tests {
         assert_eq!(c.route_prefix, "/foo");
         assert_eq!(c.telemetry_path, "/foo/metrics");
         assert_eq!(c.flags["web.listen-address"], "127.0.0.1:1,127.0.0.1:2");
+    }
+
+    #[test]
+    fn thread_placement_flags() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.sched_policy, SchedPolicy::Batch);
+        assert!(!c.pin_threads);
+        assert_eq!(c.flags["runtime.sched-policy"], "batch");
+        assert_eq!(c.flags["runtime.pin-threads"], "false");
+        let c = config(&["--runtime.sched-policy=normal", "--runtime.pin-threads"]).unwrap();
+        assert_eq!(c.sched_policy, SchedPolicy::Normal);
+        assert!(c.pin_threads);
+        let c = config(&["--runtime.pin-threads", "--no-runtime.pin-threads"]).unwrap();
+        assert!(!c.pin_threads);
+        let e = config(&["--runtime.sched-policy=fifo"]).unwrap_err();
+        assert!(e.contains("--runtime.sched-policy") && e.contains("batch, normal"), "{e}");
     }
 
     #[test]

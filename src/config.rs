@@ -89,6 +89,10 @@ pub struct Config {
     pub max_decompressed_bytes: usize,
     /// Number of shards (one thread and runtime each; `--runtime.cores`).
     pub cores: usize,
+    /// Scheduling policy of the core threads (`--runtime.sched-policy`).
+    pub sched_policy: crate::runtime::placement::SchedPolicy,
+    /// Pin each core's thread to one CPU (`--runtime.pin-threads`).
+    pub pin_threads: bool,
     /// Flag values as the status API shows them (name without `--` → value).
     pub flags: BTreeMap<String, String>,
 }
@@ -120,6 +124,8 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(300),
             max_pipelined: 256,
             cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            sched_policy: crate::runtime::placement::SchedPolicy::Batch,
+            pin_threads: false,
             flags: BTreeMap::new(),
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod mesh;
 pub mod oneshot;
+pub mod placement;
 
 use std::cell::{Cell, RefCell};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -697,7 +698,13 @@ fn core_main(start: CoreStart) {
         finished,
         bound_tx,
     } = start;
-    let _ = monoio::utils::bind_to_cpu_set([id.0 as usize % num_cpus()]);
+    let pin = shared.config.pin_threads.then_some(id.0 as usize);
+    if let Err(e) = placement::place_thread(pin, shared.config.sched_policy) {
+        log::warn(
+            "could not pin the core's thread or set its scheduling policy",
+            &[("core", &id.0), ("err", &e)],
+        );
+    }
     let rt = build_runtime(true).or_else(|_| build_runtime(false));
     let mut rt = match rt {
         Ok(rt) => rt,
@@ -861,10 +868,6 @@ impl Persister {
         }
         true
     }
-}
-
-fn num_cpus() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 /// Expires groups past their TTL, checking four times a second (so expiry
