@@ -45,12 +45,13 @@ start_pushgateway() { local port; port=$(free_port)
     prometheus-pushgateway --web.listen-address="127.0.0.1:$port" --persistence.file= "$@" 2>"$TMP/pgw-$port.log" &
     PIDS+=($!); LAST_PID=$!; wait_ready "$port"; LAST_PORT=$port; }
 # nginx `return 200`: one worker (the reference ceiling), or with "all" one
-# worker per CPU, each pinned and with its own SO_REUSEPORT listener, as
-# Pushgate's cores are (without reuseport one worker takes most connections).
+# worker per CPU, each with its own SO_REUSEPORT listener and left unpinned,
+# as Pushgate's cores are by default (without reuseport one worker takes
+# most connections).
 start_nginx() { local port; port=$(free_port)
     local workers="worker_processes 1;" listen="listen 127.0.0.1:$port;"
     if [ "${1:-}" = all ]; then
-        workers="worker_processes auto; worker_cpu_affinity auto;"; listen="listen 127.0.0.1:$port reuseport;"
+        workers="worker_processes auto;"; listen="listen 127.0.0.1:$port reuseport;"
     fi
     mkdir -p "$TMP/nginx-$port"
     cat >"$TMP/nginx-$port/nginx.conf" <<NGINX
