@@ -5,6 +5,7 @@
 //! use to reach any shard, and graceful shutdown. The io_uring driver is used
 //! where the kernel allows it, the epoll driver otherwise (FusionDriver).
 
+pub mod closing;
 pub mod mesh;
 pub mod oneshot;
 pub mod placement;
@@ -102,6 +103,8 @@ pub struct Core {
     pub connections: Cell<usize>,
     /// This core's write-ahead log (`--persistence.mode=wal`).
     pub wal: Option<Rc<Wal>>,
+    /// This core's view of shutdown, which its connections and loops wait on.
+    pub closing: closing::Closing,
 }
 
 async fn reply<T>(rx: flume::Receiver<T>) -> Option<T> {
@@ -751,6 +754,12 @@ fn core_main(start: CoreStart) {
             shared: shared.clone(),
             connections: Cell::new(0),
             wal,
+            closing: closing::Closing::new(),
+        });
+        let watcher = core.clone();
+        monoio::spawn(async move {
+            watcher.shared.shutdown.wait().await;
+            watcher.closing.trigger();
         });
         monoio::spawn(mesh::serve_inbox(core.clone(), inbox));
         monoio::spawn(expiry_loop(core.clone()));
@@ -813,13 +822,12 @@ impl Persister {
     }
 
     async fn run(self: Rc<Self>, core: Rc<Core>) {
-        let shutdown = core.shared.shutdown.clone();
         let tick = self.interval.clamp(Duration::from_millis(10), Duration::from_secs(1));
         let mut last_write = std::time::Instant::now();
         loop {
             monoio::select! {
                 _ = monoio::time::sleep(tick) => {},
-                _ = shutdown.wait() => return,
+                _ = core.closing.wait() => return,
             }
             if last_write.elapsed() < self.interval {
                 continue;
@@ -873,7 +881,6 @@ impl Persister {
 /// Expires groups past their TTL, checking four times a second (so expiry
 /// is exact to the second) until shutdown.
 async fn expiry_loop(core: Rc<Core>) {
-    let shutdown = core.shared.shutdown.clone();
     loop {
         monoio::select! {
             _ = monoio::time::sleep(Duration::from_millis(250)) => {
@@ -882,7 +889,7 @@ async fn expiry_loop(core: Rc<Core>) {
                 // once the purge delay has passed, even if the core is idle.
                 crate::allocator::collect();
             }
-            _ = shutdown.wait() => return,
+            _ = core.closing.wait() => return,
         }
     }
 }
@@ -900,7 +907,6 @@ async fn refuse_connection(mut stream: monoio::net::TcpStream) {
 }
 
 async fn accept_loop(listener: TcpListener, core: Rc<Core>) {
-    let shutdown = core.shared.shutdown.clone();
     loop {
         monoio::select! {
             accepted = listener.accept() => match accepted {
@@ -948,7 +954,7 @@ async fn accept_loop(listener: TcpListener, core: Rc<Core>) {
                     monoio::time::sleep(Duration::from_millis(10)).await;
                 }
             },
-            _ = shutdown.wait() => break,
+            _ = core.closing.wait() => break,
         }
     }
 }

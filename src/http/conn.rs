@@ -64,7 +64,6 @@ pub async fn serve(mut stream: Stream, core: &Core) {
 }
 
 async fn serve_requests(stream: &mut Stream, core: &Core) {
-    let shutdown = core.shared.shutdown.clone();
     let config = &core.shared.config;
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
@@ -95,7 +94,7 @@ async fn serve_requests(stream: &mut Stream, core: &Core) {
             };
             continue_sent = false;
             answered += 1;
-            let keep_alive = framed.head.keep_alive && !shutdown.is_triggered();
+            let keep_alive = framed.head.keep_alive && !core.closing.is_triggered();
             let response: Response = api::dispatch(core, &framed.head, &framed.body).await;
             let head_only = framed.head.method == "HEAD";
             response.render_head(keep_alive, SystemTime::now(), &mut out);
@@ -138,7 +137,7 @@ async fn serve_requests(stream: &mut Stream, core: &Core) {
                 return;
             }
         }
-        if close || shutdown.is_triggered() {
+        if close || core.closing.is_triggered() {
             return;
         }
         if answered == config.max_pipelined {
@@ -177,7 +176,7 @@ async fn serve_requests(stream: &mut Stream, core: &Core) {
                     }
                 }
             },
-            _ = shutdown.wait() => return,
+            _ = core.closing.wait() => return,
         }
     }
 }

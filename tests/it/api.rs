@@ -62,6 +62,34 @@ fn health_ready_and_lifecycle() {
 }
 
 #[test]
+fn shutdown_closes_idle_keep_alive_connections_on_every_core() {
+    use std::io::{Read, Write};
+    let mut s = Server::start(&["--web.enable-lifecycle", "--runtime.cores=2"]);
+    // Idle connections, some having answered a request (waiting between
+    // requests), some never used; the kernel spreads them over both cores.
+    let mut idle: Vec<std::net::TcpStream> =
+        (0..16).map(|_| std::net::TcpStream::connect(&s.addr).expect("connect")).collect();
+    for c in idle.iter_mut().step_by(2) {
+        c.write_all(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
+        let mut buf = [0u8; 256];
+        let n = c.read(&mut buf).expect("read");
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+    }
+    assert_eq!(s.req("PUT", "/-/quit", "").status, 200);
+    // Each idle connection is closed at once, not after the drain timeout.
+    for c in &mut idle {
+        c.set_read_timeout(Some(std::time::Duration::from_secs(3))).expect("timeout");
+        let mut buf = [0u8; 16];
+        assert!(matches!(c.read(&mut buf), Ok(0)), "an idle connection stayed open");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(4);
+    while !s.exited() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(s.exited(), "server did not exit with idle connections open");
+}
+
+#[test]
 fn not_found_method_not_allowed_and_redirects() {
     let s = Server::start(&[]);
     let r = s.req("GET", "/nonexistent", "");
