@@ -58,11 +58,6 @@ impl Shutdown {
         self.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 
-    /// Whether shutdown has been triggered.
-    pub fn is_triggered(&self) -> bool {
-        self.tx.lock().unwrap_or_else(|e| e.into_inner()).is_none()
-    }
-
     /// Resolves once shutdown has been triggered.
     pub async fn wait(&self) {
         let _ = self.rx.recv_async().await;

@@ -18,8 +18,8 @@
 //!
 //! Measured on the 2-core box shared with `wrk` (README, Performance):
 //! pushes/s on both cores rose by 15-20% with `SCHED_BATCH` and by another
-//! ~6% unpinned, with a third fewer sleeps per request; one core and p99
-//! latency at a third of the peak rate did not move.
+//! ~6% unpinned, with about half as many sleeps per request; one core and
+//! p99 latency at a quarter of the peak rate did not move.
 
 use std::io;
 
