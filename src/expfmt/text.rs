@@ -348,9 +348,61 @@ struct Meta<'buf> {
     /// line's label text (see [`series_key`]): a plain line with the same
     /// text goes to the same series, without reading its labels again.
     last_plain: Option<(usize, SeriesKey<'buf>)>,
+    /// The `le` (or `quantile`) texts of the plain lines of a series, in
+    /// line order, with their values: the series of a family mostly have
+    /// the same buckets (quantiles), so the next series' texts compare
+    /// equal at the same positions and need no reading as floats.
+    specials: Vec<(&'buf str, f64)>,
+    /// The position in [`Meta::specials`] of the next such text of the
+    /// series [`Meta::last_plain`] names.
+    special_at: usize,
     /// The family's series are in `Parser::series` (once there are more
     /// than [`LINEAR_LOOKUP`]; before, they are scanned).
     indexed: bool,
+}
+
+impl<'buf> Meta<'buf> {
+    /// The float of `text`, the next `le` (or `quantile`) value of the
+    /// series [`Meta::last_plain`] names: from [`Meta::specials`] when the
+    /// text there is the same, else read (and remembered if it is a float).
+    #[inline(always)]
+    fn special(&mut self, text: &'buf str) -> Option<f64> {
+        if let Some(&(known, v)) = self.specials.get(self.special_at) {
+            // (Empty is not a float, and is what a position holds before
+            // its first text.)
+            if !text.is_empty() && short_eq(known.as_bytes(), text.as_bytes()) {
+                self.special_at += 1;
+                return Some(v);
+            }
+        }
+        let v = parse_go_float(text.as_bytes())?;
+        self.remember_special(text, v);
+        Some(v)
+    }
+
+    /// Records `text` (value `v`) at the next position of the series.
+    fn remember_special(&mut self, text: &'buf str, v: f64) {
+        let at = self.special_at;
+        if at >= self.specials.len() {
+            self.specials.resize(at + 1, ("", f64::NAN));
+        }
+        self.specials[at] = (text, v);
+        self.special_at = at + 1;
+    }
+}
+
+/// Whether `a` and `b` are equal, compared inline when short (`le` and
+/// `quantile` texts are a few bytes, where a call to `memcmp` costs more
+/// than the comparison).
+#[inline(always)]
+fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return a == b;
+    }
+    a.iter().zip(b).fold(true, |same, (x, y)| same & (x == y))
 }
 
 /// Up to this many families (or series of a summary or histogram family),
@@ -386,6 +438,8 @@ struct Parser<'buf> {
     /// `a 1` and its newline), so a guess can at most double the room the
     /// body's own lines would take.
     room_left: usize,
+    /// Length of the body, which sizes the maps.
+    body_len: usize,
 }
 
 impl<'buf> Parser<'buf> {
@@ -401,6 +455,7 @@ impl<'buf> Parser<'buf> {
         // One UTF-8 check for the whole body in the common case.
         let body_text = std::str::from_utf8(buf).ok();
         self.room_left = buf.len() / 4;
+        self.body_len = buf.len();
         let mut split = fast::Split::default();
         let mut pos = 0;
         loop {
@@ -539,7 +594,8 @@ impl<'buf> Parser<'buf> {
                 // The series the last plain line went to: its labels need
                 // no reading, only the `quantile` or `le` value.
                 if let Some((a, b)) = at {
-                    match t.get(a..b).and_then(|v| parse_go_float(v.as_bytes())) {
+                    let Some(text) = t.get(a..b) else { return false };
+                    match self.meta[fam].special(text) {
                         Some(q) => special = q,
                         None => return false,
                     }
@@ -555,8 +611,13 @@ impl<'buf> Parser<'buf> {
         }
         let idx = self.series_for(fam, labels);
         self.add_to_series(fam, idx, part, special, v, None);
-        if let Some((key, _)) = key {
-            self.meta[fam].last_plain = Some((idx, key));
+        if let Some((key, at)) = key {
+            let meta = &mut self.meta[fam];
+            meta.last_plain = Some((idx, key));
+            meta.special_at = 0;
+            if let Some(text) = at.and_then(|(a, b)| t.get(a..b)) {
+                meta.remember_special(text, special);
+            }
         }
         true
     }
@@ -626,6 +687,9 @@ impl<'buf> Parser<'buf> {
         if self.families.len() > LINEAR_LOOKUP {
             if self.by_name.is_empty() {
                 let known = self.families[..fam].iter().enumerate();
+                // Room for the families a body of this size likely has
+                // (one per KiB), rather than growing through every size.
+                self.by_name.reserve((self.body_len / 1024).clamp(2 * LINEAR_LOOKUP, 4096));
                 self.by_name.extend(known.map(|(i, f)| (f.name.clone(), i)));
             }
             self.by_name.insert(name, fam);
@@ -990,6 +1054,11 @@ impl<'buf> Parser<'buf> {
         } else {
             0..0
         };
+        if newly.len() > 1 && self.series.is_empty() {
+            // Likewise for the series of the body's summaries and
+            // histograms (one per 512 bytes).
+            self.series.reserve((self.body_len / 512).clamp(2 * LINEAR_LOOKUP, 4096));
+        }
         for i in newly {
             let key = label_set_hash(fam, &family.metrics[i].labels);
             self.series.entry(key).or_default().push(i);
@@ -1705,6 +1774,54 @@ mod tests {
             panic!("histogram")
         };
         assert_eq!((buckets.len(), *count), (4, 2));
+    }
+
+    #[test]
+    fn bucket_bounds_written_as_before_are_not_read_again() {
+        // Series after the first repeat its `le` and `quantile` texts at the
+        // same positions (taken as remembered), or not: another value, the
+        // same value spelt otherwise, one bound fewer or more, a bound that
+        // is not a float where the last series had one.
+        let body = concat!(
+            "# TYPE h histogram\n",
+            "h_bucket{a=\"1\",le=\"0.5\"} 1\nh_bucket{a=\"1\",le=\"1\"} 2\n",
+            "h_bucket{a=\"1\",le=\"+Inf\"} 3\nh_sum{a=\"1\"} 2\nh_count{a=\"1\"} 3\n",
+            "h_bucket{a=\"2\",le=\"0.5\"} 1\nh_bucket{a=\"2\",le=\"1\"} 2\n",
+            "h_bucket{a=\"2\",le=\"+Inf\"} 3\nh_sum{a=\"2\"} 2\nh_count{a=\"2\"} 3\n",
+            "h_bucket{a=\"3\",le=\"0.5\"} 1\nh_bucket{a=\"3\",le=\"2\"} 2\n",
+            "h_bucket{a=\"3\",le=\"+inf\"} 3\nh_bucket{a=\"3\",le=\"9\"} 3\n",
+            "h_bucket{a=\"4\",le=\"5e-1\"} 1\nh_bucket{a=\"4\",le=\"1.0\"} 2\n",
+            "# TYPE s summary\n",
+            "s{a=\"1\",quantile=\"0.5\"} 1\ns{a=\"1\",quantile=\"0.9\"} 2\n",
+            "s{a=\"2\",quantile=\"0.5\"} 3\ns{a=\"2\",quantile=\"0.99\"} 4\n",
+        );
+        assert_fast_path_invisible(body.as_bytes());
+        assert_matches_oracle(body.as_bytes());
+        let families = parse(body.as_bytes()).expect("valid");
+        let bounds = |m: &Metric<'_>| -> Vec<f64> {
+            match &m.value {
+                Value::Histogram { buckets, .. } => buckets.iter().map(|b| b.0).collect(),
+                Value::Summary { quantiles, .. } => quantiles.iter().map(|q| q.0).collect(),
+                _ => panic!("histogram or summary"),
+            }
+        };
+        let h: Vec<Vec<f64>> = families[0].metrics.iter().map(bounds).collect();
+        let inf = f64::INFINITY;
+        assert_eq!(
+            h,
+            [vec![0.5, 1.0, inf], vec![0.5, 1.0, inf], vec![0.5, 2.0, inf, 9.0], vec![0.5, 1.0]]
+        );
+        let s: Vec<Vec<f64>> = families[1].metrics.iter().map(bounds).collect();
+        assert_eq!(s, [vec![0.5, 0.9], vec![0.5, 0.99]]);
+        // A bound that is not a float fails as it would have on first sight.
+        let bad = concat!(
+            "# TYPE h histogram\n",
+            "h_bucket{a=\"1\",le=\"0.5\"} 1\nh_bucket{a=\"1\",le=\"1\"} 2\n",
+            "h_bucket{a=\"2\",le=\"0.5\"} 1\nh_bucket{a=\"2\",le=\"1x\"} 2\n",
+        );
+        assert_fast_path_invisible(bad.as_bytes());
+        assert_matches_oracle(bad.as_bytes());
+        assert!(parse(bad.as_bytes()).is_err());
     }
 
     fn check(input: &[u8], expect: &str) {
