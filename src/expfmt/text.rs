@@ -467,7 +467,9 @@ impl<'buf> Parser<'buf> {
             // A plain sample line takes the fast path, unless it turns out
             // not to be one.
             if let (Some(text), false, true) = (body_text, self.slow_only, rest[0] != b'#') {
-                if fast::split(rest, &mut split).is_some() && self.plain_sample(text, pos, &split) {
+                // (`pos` starts a line, so is a character boundary.)
+                let plain = text.get(pos..).is_some_and(|t| fast::split(t, &mut split).is_some());
+                if plain && self.plain_sample(rest, &split) {
                     pos += split.len + 1;
                     continue;
                 }
@@ -493,15 +495,14 @@ impl<'buf> Parser<'buf> {
         }
     }
 
-    /// The sample line at `pos` of the body `text`, which [`fast::split`]
-    /// found plain: stored and `true`, or `false` with nothing stored but
-    /// perhaps the family resolved (as the general path will resolve it
-    /// again), if a name, a label pair or the value is not what it must be.
-    fn plain_sample(&mut self, text: &'buf str, pos: usize, split: &fast::Split) -> bool {
-        let Some(t) = text.get(pos..pos + split.len) else { return false };
-        let Some(name) = t.get(..split.name_end) else { return false };
-        let (fam, part) = self.resolve(name);
-        let Some(v) = t.get(split.value_start..).and_then(|v| parse_go_float(v.as_bytes())) else {
+    /// The sample line starting `rest` (the body from there on), which
+    /// [`fast::split`] found plain: stored and `true`, or `false` with
+    /// nothing stored but perhaps the family resolved (as the general path
+    /// will resolve it again), if a name, a label pair or the value is not
+    /// what it must be.
+    fn plain_sample(&mut self, rest: &[u8], split: &fast::Split<'buf>) -> bool {
+        let (fam, part) = self.resolve(split.name());
+        let Some(v) = parse_go_float(split.value().as_bytes()) else {
             return false;
         };
         let typ = self.families[fam].typ;
@@ -511,21 +512,21 @@ impl<'buf> Parser<'buf> {
                 if metrics.capacity() == 0 {
                     // Room for the family's series at once, within a budget
                     // the body's size sets, however its lines are arranged.
-                    let n = lines_before_comment(&text.as_bytes()[pos..]);
+                    let n = lines_before_comment(rest);
                     if let Some(left) = self.room_left.checked_sub(n) {
                         metrics.reserve_exact(n);
                         self.room_left = left;
                     }
                 }
-                self.plain_series(fam, typ, t, split, v)
+                self.plain_series(fam, typ, split, v)
             }
             MetricType::Summary | MetricType::Histogram => {
-                self.plain_part(fam, part, typ, t, split, v)
+                self.plain_part(fam, part, typ, split, v)
             }
             MetricType::GaugeHistogram => {
                 let mut labels = SmallVec::new();
                 let mut special = f64::NAN;
-                let plain = plain_pairs(t, split, typ, &mut labels, &mut special);
+                let plain = plain_pairs(split, typ, &mut labels, &mut special);
                 if plain {
                     self.add_sample(fam, part, labels, special, v, None);
                 }
@@ -545,8 +546,7 @@ impl<'buf> Parser<'buf> {
         &mut self,
         fam: usize,
         typ: MetricType,
-        t: &'buf str,
-        split: &fast::Split,
+        split: &fast::Split<'buf>,
         v: f64,
     ) -> bool {
         // The labels go straight into the stored series, rather than being
@@ -563,7 +563,7 @@ impl<'buf> Parser<'buf> {
         let mut special = f64::NAN;
         let plain = metrics
             .last_mut()
-            .is_some_and(|m| plain_pairs(t, split, typ, &mut m.labels, &mut special));
+            .is_some_and(|m| plain_pairs(split, typ, &mut m.labels, &mut special));
         if !plain {
             metrics.pop();
         }
@@ -578,12 +578,11 @@ impl<'buf> Parser<'buf> {
         fam: usize,
         part: Part,
         typ: MetricType,
-        t: &'buf str,
-        split: &fast::Split,
+        split: &fast::Split<'buf>,
         v: f64,
     ) -> bool {
         let mut special = f64::NAN;
-        let key = series_key(t, split, typ);
+        let key = series_key(split, typ);
         if let (Some((key, at)), Some((idx, last))) = (key, self.meta[fam].last_plain) {
             // Empty halves are common, and are the literal `""`, whose
             // pointer is dangling (0x1): compared by length, not by
@@ -593,9 +592,8 @@ impl<'buf> Parser<'buf> {
             if same(key.0, last.0) && same(key.1, last.1) {
                 // The series the last plain line went to: its labels need
                 // no reading, only the `quantile` or `le` value.
-                if let Some((a, b)) = at {
-                    let Some(text) = t.get(a..b) else { return false };
-                    match self.meta[fam].special(text) {
+                if let Some(i) = at {
+                    match self.meta[fam].special(split.pair_text(i).1) {
                         Some(q) => special = q,
                         None => return false,
                     }
@@ -606,7 +604,7 @@ impl<'buf> Parser<'buf> {
             }
         }
         let mut labels = SmallVec::new();
-        if !plain_pairs(t, split, typ, &mut labels, &mut special) {
+        if !plain_pairs(split, typ, &mut labels, &mut special) {
             return false;
         }
         let idx = self.series_for(fam, labels);
@@ -615,8 +613,8 @@ impl<'buf> Parser<'buf> {
             let meta = &mut self.meta[fam];
             meta.last_plain = Some((idx, key));
             meta.special_at = 0;
-            if let Some(text) = at.and_then(|(a, b)| t.get(a..b)) {
-                meta.remember_special(text, special);
+            if let Some(i) = at {
+                meta.remember_special(split.pair_text(i).1, special);
             }
         }
         true
@@ -1074,14 +1072,13 @@ impl<'buf> Parser<'buf> {
 /// the general path must read the line (a reserved or repeated name, a
 /// `quantile` or `le` that is not a float).
 fn plain_pairs<'buf>(
-    t: &'buf str,
-    split: &fast::Split,
+    split: &fast::Split<'buf>,
     typ: MetricType,
     labels: &mut SmallVec<[Label<'buf>; 4]>,
     special: &mut f64,
 ) -> bool {
-    for (a, b, c, d) in split.pairs() {
-        let (Some(name), Some(value)) = (t.get(a..b), t.get(c..d)) else { return false };
+    for i in 0..split.pair_count() {
+        let (name, value) = split.pair_text(i);
         if name == "__name__" {
             return false;
         }
@@ -1121,19 +1118,17 @@ fn lines_before_comment(rest: &[u8]) -> usize {
 /// belong to the same series.
 type SeriesKey<'buf> = (&'buf str, &'buf str);
 
-/// The [`SeriesKey`] of plain line `t` of a summary or histogram family
-/// (`typ`) and where its `quantile` or `le` value is, if it has that pair;
-/// `None` if it has it twice (the general path reads such lines).
+/// The [`SeriesKey`] of a plain line of a summary or histogram family
+/// (`typ`) and which label pair is its `quantile` or `le`, if it has that
+/// pair; `None` if it has it twice (the general path reads such lines).
 fn series_key<'t>(
-    t: &'t str,
-    split: &fast::Split,
+    split: &fast::Split<'t>,
     typ: MetricType,
-) -> Option<(SeriesKey<'t>, Option<(usize, usize)>)> {
+) -> Option<(SeriesKey<'t>, Option<usize>)> {
     let n = split.pair_count();
     let mut special = None;
     for i in 0..n {
-        let (a, b, _, _) = split.pair(i);
-        if special_label(typ, t.as_bytes().get(a..b)?).is_some() {
+        if special_label(typ, split.pair_text(i).0.as_bytes()).is_some() {
             if special.is_some() {
                 return None;
             }
@@ -1141,18 +1136,10 @@ fn series_key<'t>(
         }
     }
     // The text of pairs `from..to`, from the first name to the last quote.
-    let span = |from: usize, to: usize| {
-        if from >= to {
-            return Some("");
-        }
-        t.get(split.pair(from).0..split.pair(to - 1).3 + 1)
-    };
+    let span = |from: usize, to: usize| if from >= to { "" } else { split.pairs_text(from, to) };
     Some(match special {
-        None => ((span(0, n)?, ""), None),
-        Some(i) => {
-            let (_, _, c, d) = split.pair(i);
-            ((span(0, i)?, span(i + 1, n)?), Some((c, d)))
-        }
+        None => ((span(0, n), ""), None),
+        Some(i) => ((span(0, i), span(i + 1, n)), Some(i)),
     })
 }
 
