@@ -484,6 +484,12 @@ impl<'buf> Parser<'buf> {
                 Some(n) => (&rest[..n], false, pos + n + 1),
                 None => (rest, true, buf.len()),
             };
+            if let (Some(text), false, false) = (body_text, self.slow_only, eof) {
+                if self.plain_directive(text, pos, s.len()) {
+                    pos = next;
+                    continue;
+                }
+            }
             let line = Line::new(s, eof, pos, body_text);
             let mut i = 0;
             while i < s.len() && is_blank(s[i]) {
@@ -499,6 +505,54 @@ impl<'buf> Parser<'buf> {
             }
             pos = next;
         }
+    }
+
+    /// The line at `pos` of the body `text` (`len` bytes, then a newline)
+    /// if it is a plain `# HELP name text` or `# TYPE name type` line (single
+    /// blanks, a legacy name, no backslash) that sets what its family does
+    /// not have yet: applied and `true`; else `false` with nothing changed
+    /// but perhaps the family resolved (as the general path will resolve
+    /// it again), which reads the line as Go does.
+    fn plain_directive(&mut self, text: &'buf str, pos: usize, len: usize) -> bool {
+        let Some(line) = text.get(pos..pos + len) else { return false };
+        let b = line.as_bytes();
+        let help = match b.get(..7) {
+            Some(b"# HELP ") => true,
+            Some(b"# TYPE ") => false,
+            _ => return false,
+        };
+        let rest = &b[7..];
+        if !rest.first().is_some_and(|&c| is_metric_name_start(c)) {
+            return false;
+        }
+        let n = 1 + scan::name_len(&rest[1..], NameClass::Metric);
+        // The name, one blank, then text that is neither blank-led nor
+        // escaped.
+        if rest.get(n) != Some(&b' ') || rest.get(n + 1).is_none_or(|&c| is_blank(c)) {
+            return false;
+        }
+        let (Some(name), Some(tail)) = (line.get(7..7 + n), line.get(7 + n + 1..)) else {
+            return false;
+        };
+        if memchr::memchr(b'\\', tail.as_bytes()).is_some() {
+            return false;
+        }
+        let (fam, _) = self.resolve(name);
+        if help {
+            if self.families[fam].help.is_some() {
+                return false;
+            }
+            self.families[fam].help = Some(Cow::Borrowed(tail));
+        } else {
+            let Some(typ) = match_type(tail.as_bytes()) else { return false };
+            if self.meta[fam].typed {
+                return false;
+            }
+            self.families[fam].typ = typ;
+            self.meta[fam].typed = true;
+            self.cache = Default::default();
+        }
+        true
     }
 
     /// The sample line starting `rest` (the body from there on), which
@@ -1702,6 +1756,43 @@ mod tests {
             assert_matches_oracle(bad.as_bytes());
             assert!(parse(bad.as_bytes()).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn plain_help_and_type_lines_read_as_the_general_path_reads_them() {
+        for body in [
+            "# HELP a Some help.\n# TYPE a counter\na 1\n",
+            "# TYPE a_b:c gauge\n# HELP a_b:c x  y \na_b:c 1\n",
+            "# TYPE h histogram\n# HELP h_bucket b\n# HELP h_sum s\nh_bucket{le=\"1\"} 1\n",
+            "# HELP a x\\ny\n# TYPE a COUNTER\na 1\n",
+            "# HELP a \\\\\n# TYPE a ſummary\na 1\n",
+            "# HELP a  two blanks\n# TYPE a\tgauge\na 1\n",
+            "# HELP a\tx\n# TYPE  a gauge\n#  HELP a y\na 1\n",
+            "# HELP a x\r\n# TYPE a gauge\r\na 1\n",
+            "# HELP a\n# HELP a \n# TYPE a \n# TYPE a\na 1\n",
+            "# HELP é x\n# HELP 1a x\n# HELP :a x\na 1\n",
+        ] {
+            assert_fast_path_invisible(body.as_bytes());
+            assert_matches_oracle(body.as_bytes());
+        }
+        // Errors: a second HELP or TYPE, a TYPE after samples, an unknown
+        // type, a type with a trailing blank, no newline at the end.
+        for bad in [
+            "# HELP a x\n# HELP a y\na 1\n",
+            "# TYPE a gauge\n# TYPE a gauge\na 1\n",
+            "a 1\n# TYPE a gauge\n",
+            "# TYPE a gauges\na 1\n",
+            "# TYPE a gauge \na 1\n",
+            "# HELP a x",
+            "# TYPE a gauge",
+        ] {
+            assert_fast_path_invisible(bad.as_bytes());
+            assert_matches_oracle(bad.as_bytes());
+            assert!(parse(bad.as_bytes()).is_err(), "{bad:?}");
+        }
+        let families = parse(b"# HELP a x  y \n# TYPE a counter\na 1\n").expect("valid");
+        assert_eq!(families[0].help.as_deref(), Some("x  y "));
+        assert_eq!(families[0].typ, MetricType::Counter);
     }
 
     #[test]
