@@ -462,6 +462,11 @@ impl<'buf> Parser<'buf> {
         let body_text = std::str::from_utf8(buf).ok();
         self.room_left = buf.len() / 4;
         self.body_len = buf.len();
+        // Room for the families a body of this size likely has (one per
+        // KiB; a push's handful at least).
+        let families = (buf.len() / 1024).clamp(LINEAR_LOOKUP, 1024);
+        self.families.reserve(families);
+        self.meta.reserve(families);
         let mut split = fast::Split::default();
         let mut pos = 0;
         loop {
