@@ -431,8 +431,12 @@ struct Parser<'buf> {
     /// Filled once there are more than [`LINEAR_LOOKUP`] families.
     by_name: FxMap<Cow<'buf, str>, usize>,
     /// Last names resolved and their results (a histogram's `_bucket`,
-    /// `_sum` and `_count` lines take turns); cleared when a family is
-    /// created or typed, the only events that change resolutions.
+    /// `_sum` and `_count` lines take turns). A name's resolution never
+    /// changes once made: the exact name is looked up first, and a name
+    /// only resolves to another family (as its `_sum`, `_count` or
+    /// `_bucket`) once that family is typed, which it can be only once; a
+    /// name resolved before then created a family of its own, which it
+    /// resolves to from then on.
     cache: [Option<(&'buf str, usize, Part)>; 4],
     /// Slot of `cache` the next miss fills.
     cache_next: usize,
@@ -555,7 +559,6 @@ impl<'buf> Parser<'buf> {
             }
             self.families[fam].typ = typ;
             self.meta[fam].typed = true;
-            self.cache = Default::default();
         }
         true
     }
@@ -757,7 +760,6 @@ impl<'buf> Parser<'buf> {
             }
             self.by_name.insert(name, fam);
         }
-        self.cache = Default::default();
         (fam, Part::Plain)
     }
 
@@ -835,7 +837,6 @@ impl<'buf> Parser<'buf> {
                 .ok_or_else(|| Fail::new(ErrorKind::UnknownType, quote(&token)))?;
             self.families[fam].typ = typ;
             self.meta[fam].typed = true;
-            self.cache = Default::default();
         }
         Ok(())
     }
@@ -1798,6 +1799,21 @@ mod tests {
         let families = parse(b"# HELP a x  y \n# TYPE a counter\na 1\n").expect("valid");
         assert_eq!(families[0].help.as_deref(), Some("x  y "));
         assert_eq!(families[0].typ, MetricType::Counter);
+    }
+
+    #[test]
+    fn names_resolve_alike_before_and_after_their_family_is_typed() {
+        // A suffixed name met before its family's TYPE has a family of its
+        // own from then on; met after, it is part of the typed family.
+        for body in [
+            "# HELP s_count x\n# TYPE s summary\ns_count 3\ns{quantile=\"0.5\"} 1\ns_count 4\n",
+            "h_bucket{le=\"1\"} 1\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_count 2\n",
+            "# TYPE h histogram\nh_sum 1\n# TYPE h_sum gauge\nh_sum 2\n",
+            "# TYPE a summary\na_sum 1\n# HELP a_count c\na_count 2\n# TYPE b gauge\na_sum 3\n",
+        ] {
+            assert_fast_path_invisible(body.as_bytes());
+            assert_matches_oracle(body.as_bytes());
+        }
     }
 
     #[test]
