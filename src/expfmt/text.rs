@@ -1417,6 +1417,15 @@ fn without_backslashes(b: &[u8]) -> Cow<'_, [u8]> {
 /// Go's `ToUpper` is Unicode-aware: besides ASCII, only U+0131 (ı) and U+017F
 /// (ſ) upper-case into ASCII letters, so only they are mapped.
 fn match_type(token: &[u8]) -> Option<MetricType> {
+    // As exporters write them, first.
+    match token {
+        b"counter" => return Some(MetricType::Counter),
+        b"gauge" => return Some(MetricType::Gauge),
+        b"histogram" => return Some(MetricType::Histogram),
+        b"summary" => return Some(MetricType::Summary),
+        b"untyped" => return Some(MetricType::Untyped),
+        _ => {}
+    }
     let text = std::str::from_utf8(token).ok()?;
     let mut upper = [0u8; 16];
     let mut n = 0;
