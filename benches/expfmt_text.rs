@@ -11,20 +11,29 @@
 //! line splitter below (`str::split`, `parse::<f64>`, no validation): the
 //! floor any straightforward parser would reach.
 //!
-//! Last results (2-core AMD EPYC VM, 2026-12-05, commit 7aa9b54, mimalloc
+//! Last results (2-core AMD EPYC VM, 2026-12-06, commit 0696646, mimalloc
 //! as the server, `cargo bench --bench expfmt_text -- --measurement-time 3
-//! --warm-up-time 1`):
+//! --warm-up-time 1`; the machine ran slow that day: the naive baseline
+//! took 203 µs on node_1k, against 154 µs on 2026-12-05):
 //!
 //! | body | bytes | pushgate | baseline_naive | speed-up |
 //! |---|---|---|---|---|
-//! | push_10 | 543 | 773 ns (670 MiB/s) | 1.44 µs (360 MiB/s) | 1.9x |
-//! | node_1k | 59,852 | 75.3 µs (758 MiB/s) | 154 µs (371 MiB/s) | 2.0x |
-//! | batch_100k | 6,236,611 | 11.2 ms (529 MiB/s) | 19.6 ms (303 MiB/s) | 1.7x |
+//! | push_10 | 543 | 853 ns (607 MiB/s) | 1.77 µs (292 MiB/s) | 2.1x |
+//! | node_1k | 59,852 | 75.5 µs (756 MiB/s) | 203 µs (281 MiB/s) | 2.7x |
+//! | batch_100k | 6,236,611 | 13.6 ms (438 MiB/s) | 29.5 ms (202 MiB/s) | 2.2x |
 //!
-//! The target is 1 GB/s (954 MiB/s): missed by ~20% on node_1k;
-//! see the README's Performance section. The same day before the fast path
-//! of plain lines (`text/fast.rs`), at 40795f3: 520-560 MiB/s on node_1k;
-//! at 0ab2fb2: 541, 573 and 435 MiB/s.
+//! Cargo builds bench targets with `panic = "unwind"` whatever the profile
+//! says (rust-lang/cargo#11214); the server is built with `panic = "abort"`,
+//! which makes this parser ~12% faster. To bench it as the server runs it:
+//! `RUSTFLAGS="-C panic=abort" CARGO_TARGET_DIR=target/bench-abort cargo
+//! bench --bench expfmt_text`. The same day: push_10 692 ns (748 MiB/s),
+//! node_1k 66.5 µs (858 MiB/s; 3.2x the baseline), batch_100k 11.5 ms
+//! (518 MiB/s).
+//!
+//! The target is 1 GB/s (954 MiB/s): missed on node_1k by ~21%
+//! as benched, ~10% as the server runs it; see the README's Performance
+//! section. Before the fast path of plain lines (`text/fast.rs`), at
+//! 40795f3: 520-560 MiB/s on node_1k.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
