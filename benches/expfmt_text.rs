@@ -134,6 +134,9 @@ mod baseline {
 }
 
 fn parse(c: &mut Criterion) {
+    // As the server sets up its allocator (freed pages kept for reuse, no
+    // transparent huge pages).
+    pushgate::allocator::tune();
     let mut g = c.benchmark_group("text_parse");
     for (name, n) in data::SIZES {
         let body = data::text_body(n, 42);
