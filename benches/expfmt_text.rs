@@ -11,29 +11,27 @@
 //! line splitter below (`str::split`, `parse::<f64>`, no validation): the
 //! floor any straightforward parser would reach.
 //!
-//! Last results (2-core AMD EPYC VM, 2026-12-06, commit 0696646, mimalloc
-//! as the server, `cargo bench --bench expfmt_text -- --measurement-time 3
-//! --warm-up-time 1`; the machine ran slow that day: the naive baseline
-//! took 203 µs on node_1k, against 154 µs on 2026-12-05):
+//! Last results (2-core Intel Xeon VM, 2026-12-06, commit 924cc72, mimalloc
+//! set up as the server sets it, `cargo bench --bench expfmt_text --
+//! --measurement-time 5 --warm-up-time 2`):
 //!
 //! | body | bytes | pushgate | baseline_naive | speed-up |
 //! |---|---|---|---|---|
-//! | push_10 | 543 | 853 ns (607 MiB/s) | 1.77 µs (292 MiB/s) | 2.1x |
-//! | node_1k | 59,852 | 75.5 µs (756 MiB/s) | 203 µs (281 MiB/s) | 2.7x |
-//! | batch_100k | 6,236,611 | 13.6 ms (438 MiB/s) | 29.5 ms (202 MiB/s) | 2.2x |
+//! | push_10 | 543 | 667 ns (776 MiB/s) | 1.63 µs (317 MiB/s) | 2.4x |
+//! | node_1k | 59,852 | 64.3 µs (888 MiB/s) | 188 µs (303 MiB/s) | 2.9x |
+//! | batch_100k | 6,236,611 | 15.8 ms (377 MiB/s) | 40.1 ms (148 MiB/s) | 2.5x |
 //!
 //! Cargo builds bench targets with `panic = "unwind"` whatever the profile
-//! says (rust-lang/cargo#11214); the server is built with `panic = "abort"`,
-//! which makes this parser ~12% faster. To bench it as the server runs it:
+//! says (rust-lang/cargo#11214); the server is built with `panic = "abort"`.
+//! The two builds of this parser now time within a few per cent of each
+//! other (they were ~12% apart until two copies only the unwinding build
+//! made were removed; see the README). To bench it as the server builds it:
 //! `RUSTFLAGS="-C panic=abort" CARGO_TARGET_DIR=target/bench-abort cargo
-//! bench --bench expfmt_text`. The same day: push_10 692 ns (748 MiB/s),
-//! node_1k 66.5 µs (858 MiB/s; 3.2x the baseline), batch_100k 11.5 ms
-//! (518 MiB/s).
+//! bench --bench expfmt_text`.
 //!
-//! The target is 1 GB/s (954 MiB/s): missed on node_1k by ~21%
-//! as benched, ~10% as the server runs it; see the README's Performance
-//! section. Before the fast path of plain lines (`text/fast.rs`), at
-//! 40795f3: 520-560 MiB/s on node_1k.
+//! The target is 1 GB/s (954 MiB/s): missed on node_1k by ~7%;
+//! see the README's Performance section. Before the fast path of plain
+//! lines (`text/fast.rs`), at 40795f3: 520-560 MiB/s on node_1k.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
