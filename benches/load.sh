@@ -9,7 +9,9 @@
 # unchecked) are measured in ROUNDS interleaved rounds, every server running
 # throughout, each group store wiped before each run; each rate is the
 # median of its rounds, so a burst of load from elsewhere on the machine
-# hits every server alike rather than one of them.
+# hits every server alike rather than one of them. Pushgate on all cores,
+# nginx with 1 worker and the Pushgateway are then measured the same way
+# with a new connection per push, as short-lived jobs push.
 #
 # Usage: bash benches/load.sh            (from the repository root)
 # Env:   DUR=8 (seconds per wrk run)  ROUNDS=3  POP_GROUPS=10000 POP_SERIES=100 (1M series)
@@ -22,6 +24,7 @@ ROUNDS=${ROUNDS:-3}
 POP_GROUPS=${POP_GROUPS:-10000}
 POP_SERIES=${POP_SERIES:-100}
 BENCH=../shared/bench
+ROOT=$PWD
 TMP=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
@@ -32,6 +35,13 @@ wait_ready() { for _ in $(seq 200); do curl -fs -o /dev/null "http://127.0.0.1:$
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 push_rate() { # port [extra wrk args] -> requests/s
     (cd "$BENCH" && PG_GROUPS=1000 BODY=body.txt wrk -t1 -c16 -d"${DUR}s" "${@:2}" -s push.lua "http://127.0.0.1:$1") \
+        | awk '/Requests\/sec/ {printf "%.0f", $2}'
+}
+# A new connection per push (`push_close.lua`): short runs, as each push
+# leaves a connection in TIME_WAIT behind (the kernel keeps 131072 by default).
+CLOSE_DUR=$(( DUR < 3 ? DUR : 3 ))
+close_rate() { # port -> requests/s, a connection per request
+    (cd "$BENCH" && PG_GROUPS=1000 BODY=body.txt wrk -t1 -c16 -d"${CLOSE_DUR}s" -s "$ROOT/benches/push_close.lua" "http://127.0.0.1:$1") \
         | awk '/Requests\/sec/ {printf "%.0f", $2}'
 }
 scrape_time() { # port [curl args] -> median seconds of 3 scrapes
@@ -92,16 +102,32 @@ done
 for n in "${NAMES[@]}"; do
     printf '%-4s pushes/s per round:%s\n' "$n" "${RATES[$n]}"
 done
-PG1=$(median "${RATES[pg1]}"); PG=$(median "${RATES[pg]}")
+# The same servers with a connection per push (TCP set-up and tear-down
+# weigh most), in interleaved rounds as above; Pushgate on all cores.
+CLOSE_NAMES=(pg); [ "${SKIP_REFERENCE:-0}" != 1 ] && CLOSE_NAMES+=(ng gw gwu)
+declare -A CLOSE
+for round in $(seq "$ROUNDS"); do
+    for n in "${CLOSE_NAMES[@]}"; do
+        [ "${WIPE[$n]}" = 1 ] && wipe "${PORT[$n]}"
+        CLOSE[$n]="${CLOSE[$n]:-} $(close_rate "${PORT[$n]}")"
+    done
+done
+for n in "${CLOSE_NAMES[@]}"; do
+    printf '%-4s pushes/s per round, a connection per push:%s\n' "$n" "${CLOSE[$n]}"
+done
+PG1=$(median "${RATES[pg1]}"); PG=$(median "${RATES[pg]}"); PGC=$(median "${CLOSE[pg]}")
 echo "pushgate 1 core (checked)          pushes/s: $PG1 (median)"
 echo "pushgate all cores (checked)       pushes/s: $PG (median)"
+echo "pushgate, a connection per push    pushes/s: $PGC (median)"
 if [ "${SKIP_REFERENCE:-0}" != 1 ]; then
     NG=$(median "${RATES[ng]}"); NGA=$(median "${RATES[nga]}")
     GW=$(median "${RATES[gw]}"); GWU=$(median "${RATES[gwu]}")
+    NGC=$(median "${CLOSE[ng]}"); GWC=$(median "${CLOSE[gw]}"); GWUC=$(median "${CLOSE[gwu]}")
     echo "nginx return 200                   pushes/s: $NG (median)"
     echo "nginx return 200, a worker per CPU pushes/s: $NGA (median)"
     echo "pushgateway default                pushes/s: $GW (median)"
     echo "pushgateway unchecked              pushes/s: $GWU (median)"
+    echo "a connection per push: nginx $NGC, pushgateway default $GWC, unchecked $GWUC (medians)"
     for n in ng nga gw gwu; do stop "${PIDOF[$n]}"; done
 fi
 stop "${PIDOF[pg1]}"
@@ -167,15 +193,20 @@ if [ "${SKIP_REFERENCE:-0}" != 1 ]; then
     GW_SCRAPE=$(scrape_time "$P"); GW_SCRAPE_GZ=$(scrape_time "$P" -H 'Accept-Encoding: gzip')
     GW_RSS=$(rss_mb "$PID"); stop "$PID"
     echo "pushgateway scrape: ${GW_SCRAPE}s, gzip ${GW_SCRAPE_GZ}s, RSS ${GW_RSS} MB"
-    python3 - "$PG" "$NG" "$GW" "$GWU" "$PG_FULL" "$PG_SCRAPE" "$GW_SCRAPE" "$PG_SCRAPE_GZ" "$GW_SCRAPE_GZ" "$PG_RSS" "$GW_RSS" "$PG1" "$PG_FIRST" "$NGA" "$PG_CHURN" <<'PY'
+    python3 - "$PG" "$NG" "$GW" "$GWU" "$PG_FULL" "$PG_SCRAPE" "$GW_SCRAPE" "$PG_SCRAPE_GZ" "$GW_SCRAPE_GZ" "$PG_RSS" "$GW_RSS" "$PG1" "$PG_FIRST" "$NGA" "$PG_CHURN" \
+        "$PGC" "$NGC" "$GWC" "$GWUC" <<'PY'
 import sys
-pg, ng, gw, gwu, full, s, gs, sz, gsz, rss, grss, pg1, first, nga, churn = map(float, sys.argv[1:])
+(pg, ng, gw, gwu, full, s, gs, sz, gsz, rss, grss, pg1, first, nga, churn,
+ pgc, ngc, gwc, gwuc) = map(float, sys.argv[1:])
 rows = [
     ("pushes/s vs nginx return 200 (both 1 core/worker)", pg1 / ng, ">= 0.8"),
     ("pushes/s vs nginx return 200 (pushgate on all cores)", pg / ng, ">= 0.8"),
     ("pushes/s vs nginx return 200 (both on all cores, reuseport)", pg / nga, "(>= 0.8)"),
     ("pushes/s vs pushgateway default", pg / max(gw, 1), "hundreds"),
     ("pushes/s vs pushgateway unchecked", pg / max(gwu, 1), ">= 4"),
+    ("pushes/s, a connection per push, vs nginx return 200 (1 worker)", pgc / max(ngc, 1), "(none)"),
+    ("pushes/s, a connection per push, vs pushgateway default", pgc / max(gwc, 1), "(none)"),
+    ("pushes/s, a connection per push, vs pushgateway unchecked", pgc / max(gwuc, 1), "(none)"),
     ("pushes/s 1M stored vs empty", full / max(pg, 1), ">= 0.9"),
     ("scrape 1M time vs pushgateway", s / gs, "<= 0.05"),
     ("first scrape 1M after populating vs pushgateway", first / gs, "(<= 0.05)"),
