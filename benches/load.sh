@@ -33,16 +33,14 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_ready() { for _ in $(seq 200); do curl -fs -o /dev/null "http://127.0.0.1:$1${2:-/-/ready}" && return 0; sleep 0.05; done; echo "server on $1 not ready" >&2; return 1; }
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
-push_rate() { # port [extra wrk args] -> requests/s
-    (cd "$BENCH" && PG_GROUPS=1000 BODY=body.txt wrk -t1 -c16 -d"${DUR}s" "${@:2}" -s push.lua "http://127.0.0.1:$1") \
+push_rate() { # port [wrk script [seconds]] -> requests/s
+    (cd "$BENCH" && PG_GROUPS=1000 BODY=body.txt wrk -t1 -c16 -d"${3:-$DUR}s" -s "${2:-push.lua}" "http://127.0.0.1:$1") \
         | awk '/Requests\/sec/ {printf "%.0f", $2}'
 }
 # A new connection per push (`push_close.lua`): short runs, as each push
 # leaves a connection in TIME_WAIT behind (the kernel keeps 131072 by default).
-CLOSE_DUR=$(( DUR < 3 ? DUR : 3 ))
 close_rate() { # port -> requests/s, a connection per request
-    (cd "$BENCH" && PG_GROUPS=1000 BODY=body.txt wrk -t1 -c16 -d"${CLOSE_DUR}s" -s "$ROOT/benches/push_close.lua" "http://127.0.0.1:$1") \
-        | awk '/Requests\/sec/ {printf "%.0f", $2}'
+    push_rate "$1" "$ROOT/benches/push_close.lua" $(( DUR < 3 ? DUR : 3 ))
 }
 scrape_time() { # port [curl args] -> median seconds of 3 scrapes
     for _ in 1 2 3; do curl -s -o /dev/null -w '%{time_total}\n' "${@:2}" "http://127.0.0.1:$1/metrics"; done | sort -n | sed -n 2p
@@ -93,28 +91,25 @@ if [ "${SKIP_REFERENCE:-0}" != 1 ]; then
     start_pushgateway --web.enable-admin-api --push.disable-consistency-check
     PORT[gwu]=$LAST_PORT; PIDOF[gwu]=$LAST_PID; WIPE[gwu]=1
 fi
-for round in $(seq "$ROUNDS"); do
-    for n in "${NAMES[@]}"; do
-        [ "${WIPE[$n]}" = 1 ] && wipe "${PORT[$n]}"
-        RATES[$n]="${RATES[$n]:-} $(push_rate "${PORT[$n]}")"
+# Measures the named servers with RATE (a function of the port) in ROUNDS
+# interleaved rounds, each store wiped before each run, into the array OUT
+# (a list of rates per server), and prints them.
+in_rounds() { # OUT RATE LABEL server...
+    local -n out=$1; local rate=$2 label=$3 round n; shift 3
+    for round in $(seq "$ROUNDS"); do
+        for n in "$@"; do
+            [ "${WIPE[$n]}" = 1 ] && wipe "${PORT[$n]}"
+            out[$n]="${out[$n]:-} $("$rate" "${PORT[$n]}")"
+        done
     done
-done
-for n in "${NAMES[@]}"; do
-    printf '%-4s pushes/s per round:%s\n' "$n" "${RATES[$n]}"
-done
+    for n in "$@"; do printf '%-4s pushes/s per round%s:%s\n' "$n" "$label" "${out[$n]}"; done
+}
+in_rounds RATES push_rate "" "${NAMES[@]}"
 # The same servers with a connection per push (TCP set-up and tear-down
-# weigh most), in interleaved rounds as above; Pushgate on all cores.
+# weigh most); Pushgate on all cores.
 CLOSE_NAMES=(pg); [ "${SKIP_REFERENCE:-0}" != 1 ] && CLOSE_NAMES+=(ng gw gwu)
 declare -A CLOSE
-for round in $(seq "$ROUNDS"); do
-    for n in "${CLOSE_NAMES[@]}"; do
-        [ "${WIPE[$n]}" = 1 ] && wipe "${PORT[$n]}"
-        CLOSE[$n]="${CLOSE[$n]:-} $(close_rate "${PORT[$n]}")"
-    done
-done
-for n in "${CLOSE_NAMES[@]}"; do
-    printf '%-4s pushes/s per round, a connection per push:%s\n' "$n" "${CLOSE[$n]}"
-done
+in_rounds CLOSE close_rate ", a connection per push" "${CLOSE_NAMES[@]}"
 PG1=$(median "${RATES[pg1]}"); PG=$(median "${RATES[pg]}"); PGC=$(median "${CLOSE[pg]}")
 echo "pushgate 1 core (checked)          pushes/s: $PG1 (median)"
 echo "pushgate all cores (checked)       pushes/s: $PG (median)"
